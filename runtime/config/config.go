@@ -27,6 +27,8 @@ type Instance struct {
 	WorkerShutdownTimeout string `hcl:"worker_shutdown_timeout,optional"`
 
 	Servers []*Server `hcl:"server,block"`
+	// Upstreams are the upstream{} blocks (see upstream.go).
+	Upstreams []*Upstream `hcl:"upstream,block"`
 
 	DefRange                   hcl.Range `hcl:",def_range"`
 	VersionRange               hcl.Range `hcl:"version,attr_value_range"`
@@ -156,6 +158,8 @@ type Location struct {
 	// Return answers the request in the location (rewrite phase), before
 	// any content handler.
 	Return *Return `hcl:"return,block"`
+	// Proxy makes the proxy the location's content handler (see upstream.go).
+	Proxy *Proxy `hcl:"proxy,block"`
 
 	Locations []*Location `hcl:"location,block"`
 

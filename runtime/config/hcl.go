@@ -49,8 +49,7 @@ func encodeBlock(v reflect.Value, name string) *hclwrite.Block {
 	t := v.Type()
 	var labels []string
 	for i := 0; i < t.NumField(); i++ {
-		if n, kind := hclTag(t.Field(i)); kind == "label" {
-			_ = n
+		if _, kind := hclTag(t.Field(i)); kind == "label" {
 			labels = append(labels, v.Field(i).String())
 		}
 	}
@@ -82,10 +81,13 @@ func encodeBlock(v reflect.Value, name string) *hclwrite.Block {
 			case reflect.Slice:
 				for j := 0; j < fv.Len(); j++ {
 					e := fv.Index(j)
-					if e.IsNil() {
-						continue
+					if e.Kind() == reflect.Pointer {
+						if e.IsNil() {
+							continue
+						}
+						e = e.Elem()
 					}
-					body.AppendBlock(encodeBlock(e.Elem(), n))
+					body.AppendBlock(encodeBlock(e, n))
 				}
 			case reflect.Pointer:
 				if !fv.IsNil() {

@@ -4,6 +4,16 @@ instance "edge" {
   worker_connections      = 4096
   worker_shutdown_timeout = "10s"
 
+  upstream "app" {
+    server "127.0.0.1:9000" {
+      weight = 2
+    }
+    keepalive {
+      connections = 16
+      enabled     = true
+    }
+  }
+
   server {
     listen {
       address        = "127.0.0.1:8080"
@@ -50,6 +60,18 @@ instance "edge" {
         path  = "\\.php$"
         return {
           code = 404
+        }
+      }
+    }
+
+    location {
+      match = "prefix_noregex"
+      path  = "/api/"
+      proxy {
+        pass         = "http://app"
+        http_version = "1.1"
+        set_header "Connection" {
+          value = ""
         }
       }
     }
