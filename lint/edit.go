@@ -1,0 +1,106 @@
+package lint
+
+import (
+	"bytes"
+
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// The functions below build Edits for Finding.SetFix. They work on the
+// directive's own file (n.File.Src), so an edit in an included snippet
+// edits the snippet.
+
+// InsertBefore returns an edit that inserts text (a directive such as
+// `proxy_http_version 1.1;`) on its own line just before n, indented like
+// n. When n does not start its line, text is inserted before n followed by
+// a space.
+func InsertBefore(n *parser.Node, text string) Edit {
+	src := n.File.Src
+	off := n.Pos.Offset
+	start := lineStart(src, off)
+	indent := src[start:off]
+	if isBlank(indent) {
+		return Edit{Start: start, End: start, New: string(indent) + text + "\n", src: n.File}
+	}
+	return Edit{Start: off, End: off, New: text + " ", src: n.File}
+}
+
+// InsertAfter returns an edit that inserts text on its own line just after
+// n (after its ';' or its block's '}'), indented like n. When something
+// other than a comment follows n on its line, text is inserted right after
+// n, preceded by a space.
+func InsertAfter(n *parser.Node, text string) Edit {
+	src := n.File.Src
+	end := n.End.Offset
+	start := lineStart(src, n.Pos.Offset)
+	indent := src[start:n.Pos.Offset]
+	eol := lineEnd(src, end)
+	rest := bytes.TrimSpace(src[end:eol])
+	if isBlank(indent) && (len(rest) == 0 || rest[0] == '#') {
+		nl := "\n"
+		if eol > 0 && eol <= len(src) && eol > end && src[eol-1] == '\r' {
+			nl = "\r\n"
+			eol--
+		}
+		return Edit{Start: eol, End: eol, New: nl + string(indent) + text, src: n.File}
+	}
+	return Edit{Start: end, End: end, New: " " + text, src: n.File}
+}
+
+// ReplaceArg returns an edit that replaces argument i of n with text (raw:
+// quote it yourself if needed).
+func ReplaceArg(n *parser.Node, i int, text string) Edit {
+	a := n.Args[i]
+	return Edit{Start: a.Pos.Offset, End: a.End.Offset, New: text, src: n.File}
+}
+
+// ReplaceDirective returns an edit that replaces the whole directive n
+// (name to ';' or '}') with text.
+func ReplaceDirective(n *parser.Node, text string) Edit {
+	return Edit{Start: n.Pos.Offset, End: n.End.Offset, New: text, src: n.File}
+}
+
+// Delete returns an edit that removes directive n; when n is alone on its
+// line (comments aside), the whole line goes.
+func Delete(n *parser.Node) Edit {
+	src := n.File.Src
+	start := lineStart(src, n.Pos.Offset)
+	end := n.End.Offset
+	eol := lineEnd(src, end)
+	if isBlank(src[start:n.Pos.Offset]) && isBlank(src[end:eol]) {
+		if eol < len(src) {
+			eol++ // the '\n'
+		}
+		return Edit{Start: start, End: eol, src: n.File}
+	}
+	return Edit{Start: n.Pos.Offset, End: end, src: n.File}
+}
+
+func lineStart(src []byte, off int) int {
+	if off > len(src) {
+		off = len(src)
+	}
+	return bytes.LastIndexByte(src[:off], '\n') + 1
+}
+
+// lineEnd returns the offset of the '\n' ending the line that holds off, or
+// len(src).
+func lineEnd(src []byte, off int) int {
+	if off > len(src) {
+		return len(src)
+	}
+	i := bytes.IndexByte(src[off:], '\n')
+	if i < 0 {
+		return len(src)
+	}
+	return off + i
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}

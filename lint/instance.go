@@ -1,0 +1,466 @@
+package lint
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// Role says how an instance sits in the topology. Roles are computed from
+// the links between the instances of a run and from declared tiers.
+type Role uint8
+
+const (
+	// RoleFrontend: the instance proxies to another instance or a declared
+	// app tier.
+	RoleFrontend Role = 1 << iota
+	// RoleBackend: another instance proxies to it, or a declared load
+	// balancer sits in front of it.
+	RoleBackend
+)
+
+// Instance is one nginx instance of a run: a config named on the command
+// line, with indexes and facts computed once and shared by all rules.
+// Instances are read-only once the engine has started.
+type Instance struct {
+	// Path is the main file as given ("-" for stdin).
+	Path   string
+	Config *parser.Config
+	// Tree is the include-expanded tree (Config.Tree()).
+	Tree *parser.Node
+	// Role is set by the engine from the topology.
+	Role Role
+
+	byName    map[string][]*parser.Node
+	upstreams []*Upstream
+	upByName  map[string]*Upstream
+	proxies   []*Proxy
+	servers   []*Server
+	files     map[*parser.File]string // display names
+}
+
+// NewInstance indexes a parsed config for linting. path is the main file as
+// the user gave it; tree is the config's include-expanded tree. One walk of
+// the tree indexes every directive by name and collects upstreams, proxy
+// targets and server blocks.
+func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
+	in := &Instance{Path: path, Config: cfg, Tree: tree,
+		byName: make(map[string][]*parser.Node, 256), files: map[*parser.File]string{}}
+	var passes []*parser.Node
+	var walk func(n *parser.Node)
+	walk = func(n *parser.Node) {
+		for _, c := range n.Children {
+			in.byName[c.Name] = append(in.byName[c.Name], c)
+			if passModules[c.Name] != 0 {
+				passes = append(passes, c)
+			}
+			if len(c.Children) > 0 {
+				walk(c)
+			}
+		}
+	}
+	if tree != nil {
+		walk(tree)
+	}
+	in.collect(passes)
+	return in
+}
+
+// Nodes returns every directive called name in tree order (each use of an
+// included file separately). The slice must not be modified.
+func (in *Instance) Nodes(name string) []*parser.Node { return in.byName[name] }
+
+// NodesIn returns the directives called name whose context is in ctx (a
+// mask such as parser.CtxHTTP|parser.CtxServer|parser.CtxLocation).
+func (in *Instance) NodesIn(name string, ctx parser.Context) []*parser.Node {
+	var out []*parser.Node
+	for _, n := range in.byName[name] {
+		if n.Ctx&ctx != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Upstreams returns the http upstream{} blocks in tree order.
+func (in *Instance) Upstreams() []*Upstream { return in.upstreams }
+
+// Upstream returns the http upstream{} block called name (nginx compares
+// names case-insensitively), or nil.
+func (in *Instance) Upstream(name string) *Upstream { return in.upByName[strings.ToLower(name)] }
+
+// Proxies returns every http *_pass directive (proxy_pass, fastcgi_pass,
+// uwsgi_pass, scgi_pass, grpc_pass, memcached_pass) in tree order.
+func (in *Instance) Proxies() []*Proxy { return in.proxies }
+
+// Servers returns the http server{} blocks in tree order.
+func (in *Instance) Servers() []*Server { return in.servers }
+
+// DisplayName returns the name findings use for f: the main file's path as
+// given, and included files joined to its directory (see Finding.File).
+func (in *Instance) DisplayName(f *parser.File) string { return displayName(in, f) }
+
+func displayName(in *Instance, f *parser.File) string {
+	if f == nil {
+		return ""
+	}
+	if in == nil {
+		return f.Name
+	}
+	if s, ok := in.files[f]; ok {
+		return s
+	}
+	name := f.Name
+	if in.Config != nil && f == in.Config.Main {
+		name = in.Path
+	} else if !filepath.IsAbs(name) && in.Path != "-" && in.Path != "" &&
+		(in.Config == nil || !in.Config.Dump) {
+		if dir := filepath.Dir(in.Path); dir != "." {
+			name = filepath.ToSlash(filepath.Join(dir, name))
+		}
+	}
+	in.files[f] = name
+	return name
+}
+
+// Upstream is an http upstream{} block.
+type Upstream struct {
+	Node *parser.Node
+	Name string
+	// Servers are the block's server directives.
+	Servers []*UpstreamServer
+	// Keepalive is the explicit keepalive directive, nil when absent.
+	Keepalive *parser.Node
+	// Balancer is the load-balancing directive (hash, ip_hash, least_conn,
+	// random, least_time, sticky...), nil for round-robin.
+	Balancer *parser.Node
+	// Zone is the zone directive, nil when absent.
+	Zone *parser.Node
+	// Users are the *_pass directives that name this upstream.
+	Users []*Proxy
+}
+
+// Child returns the upstream's first directive called name, or nil.
+func (u *Upstream) Child(name string) *parser.Node { return Child(u.Node, name) }
+
+// UpstreamServer is a server directive of an upstream block.
+type UpstreamServer struct {
+	Node *parser.Node
+	Addr Addr
+	// AddrErr is set when the address could not be parsed.
+	AddrErr error
+	// Params holds the parameters after the address: "weight" → "5",
+	// "backup" → "".
+	Params map[string]string
+}
+
+// Module is the upstream protocol of a *_pass directive.
+type Module uint8
+
+const (
+	ModuleProxy Module = iota + 1
+	ModuleFastCGI
+	ModuleUWSGI
+	ModuleSCGI
+	ModuleGRPC
+	ModuleMemcached
+)
+
+var passModules = map[string]Module{
+	"proxy_pass":     ModuleProxy,
+	"fastcgi_pass":   ModuleFastCGI,
+	"uwsgi_pass":     ModuleUWSGI,
+	"scgi_pass":      ModuleSCGI,
+	"grpc_pass":      ModuleGRPC,
+	"memcached_pass": ModuleMemcached,
+}
+
+// Prefix is the directive prefix of the module ("proxy", "fastcgi", ...),
+// so rules can name its settings: m.Prefix()+"_next_upstream".
+func (m Module) Prefix() string {
+	switch m {
+	case ModuleProxy:
+		return "proxy"
+	case ModuleFastCGI:
+		return "fastcgi"
+	case ModuleUWSGI:
+		return "uwsgi"
+	case ModuleSCGI:
+		return "scgi"
+	case ModuleGRPC:
+		return "grpc"
+	case ModuleMemcached:
+		return "memcached"
+	}
+	return ""
+}
+
+// Proxy is one *_pass directive at one place of use.
+type Proxy struct {
+	// Node is the *_pass directive.
+	Node   *parser.Node
+	Module Module
+	// Block is the block that holds the directive (location, if in
+	// location, limit_except); Location the nearest enclosing location;
+	// Server the enclosing http server.
+	Block, Location, Server *parser.Node
+	// Target is the argument as nginx uses it (unquoted).
+	Target string
+	// Scheme is "http", "https", "grpc", "grpcs", "uwsgi" or "suwsgi" when
+	// the target has one, else "".
+	Scheme string
+	// Host is the host part of the target: an upstream name or an address
+	// host (empty for unix sockets).
+	Host string
+	// URI is the part after the host and port ("" when none).
+	URI string
+	// Upstream is the explicit upstream{} the target names, nil when the
+	// target is an address (an implicit upstream) or has variables.
+	Upstream *Upstream
+	// Addr is the address of an implicit upstream (when Upstream is nil,
+	// Variable is false and AddrErr is nil).
+	Addr    Addr
+	AddrErr error
+	// Variable is true when the target contains variables: nginx resolves
+	// it per request (an upstream{} of that name if one exists, else the
+	// resolver), so no pool is known statically.
+	Variable bool
+}
+
+// Child returns the first child directive of n called name, or nil.
+func Child(n *parser.Node, name string) *parser.Node {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.Children {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Children returns the child directives of n called name.
+func Children(n *parser.Node, name string) []*parser.Node {
+	if n == nil {
+		return nil
+	}
+	var out []*parser.Node
+	for _, c := range n.Children {
+		if c.Name == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Enclosing returns the nearest ancestor of n called name, or nil.
+func Enclosing(n *parser.Node, name string) *parser.Node {
+	for p := n.Parent; p != nil && !p.IsRoot(); p = p.Parent {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// ArgValue returns the value of argument i of n, or "" when absent.
+func ArgValue(n *parser.Node, i int) string {
+	if n == nil || n.Directive == nil || i >= len(n.Args) {
+		return ""
+	}
+	return n.Args[i].Value
+}
+
+var balancers = map[string]bool{
+	"hash": true, "ip_hash": true, "least_conn": true, "random": true,
+	"least_time": true, "sticky": true, "ntlm": false,
+}
+
+func (in *Instance) collect(passes []*parser.Node) {
+	in.upByName = map[string]*Upstream{}
+	for _, n := range in.byName["upstream"] {
+		if n.Ctx&parser.CtxHTTP == 0 || n.Directive == nil || len(n.Args) == 0 {
+			continue
+		}
+		u := &Upstream{Node: n, Name: n.Args[0].Value}
+		for _, c := range n.Children {
+			switch {
+			case c.Name == "server":
+				u.Servers = append(u.Servers, parseUpstreamServer(c))
+			case c.Name == "keepalive":
+				if u.Keepalive == nil {
+					u.Keepalive = c
+				}
+			case c.Name == "zone":
+				u.Zone = c
+			case balancers[c.Name]:
+				u.Balancer = c
+			}
+		}
+		in.upstreams = append(in.upstreams, u)
+		key := strings.ToLower(u.Name)
+		if _, dup := in.upByName[key]; !dup {
+			in.upByName[key] = u
+		}
+	}
+	for _, n := range passes {
+		if n.Ctx&(parser.CtxLocation|parser.CtxLocationIf|parser.CtxLimitExcept) == 0 {
+			continue
+		}
+		in.proxies = append(in.proxies, in.newProxy(n, passModules[n.Name]))
+	}
+	for _, p := range in.proxies {
+		if p.Upstream != nil {
+			p.Upstream.Users = append(p.Upstream.Users, p)
+		}
+	}
+	for _, n := range in.byName["server"] {
+		if n.Ctx == parser.CtxHTTP {
+			in.servers = append(in.servers, newServer(n))
+		}
+	}
+}
+
+func parseUpstreamServer(n *parser.Node) *UpstreamServer {
+	s := &UpstreamServer{Node: n, Params: map[string]string{}}
+	if len(n.Args) == 0 {
+		return s
+	}
+	s.Addr, _, s.AddrErr = ParseAddr(n.Args[0].Value, 80, false)
+	for _, a := range n.Args[1:] {
+		k, v, _ := strings.Cut(a.Value, "=")
+		s.Params[k] = v
+	}
+	return s
+}
+
+func (in *Instance) newProxy(n *parser.Node, m Module) *Proxy {
+	p := &Proxy{Node: n, Module: m, Block: n.Parent,
+		Location: Enclosing(n, "location"), Server: Enclosing(n, "server")}
+	if len(n.Args) == 0 {
+		return p
+	}
+	t := n.Args[0].Value
+	p.Target = t
+	rest := t
+	if i := strings.Index(t, "://"); i > 0 {
+		p.Scheme = strings.ToLower(t[:i])
+		rest = t[i+3:]
+	}
+	if strings.Contains(t, "$") {
+		p.Variable = true
+	}
+	var hostport string
+	if strings.HasPrefix(rest, "unix:") {
+		// proxy_pass http://unix:/path:/uri — the path ends at the ':'
+		// before the URI.
+		path := rest[len("unix:"):]
+		if i := strings.IndexByte(path, ':'); i >= 0 {
+			p.URI = path[i+1:]
+			path = path[:i]
+		}
+		hostport = "unix:" + path
+	} else {
+		hostport = rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			hostport, p.URI = rest[:i], rest[i:]
+		}
+	}
+	if p.Variable {
+		p.Host = hostport
+		return p
+	}
+	defPort := 80
+	switch p.Scheme {
+	case "https", "grpcs", "suwsgi":
+		defPort = 443
+	}
+	if !strings.HasPrefix(hostport, "unix:") {
+		host := hostport
+		if strings.HasPrefix(host, "[") {
+			if i := strings.IndexByte(host, ']'); i >= 0 {
+				host = host[1:i]
+			}
+		} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			host = host[:i]
+		}
+		p.Host = strings.ToLower(host)
+		// ngx_http_upstream_add: a target whose host names an explicit
+		// upstream{} uses it.
+		if u := in.upByName[p.Host]; u != nil {
+			p.Upstream = u
+			return p
+		}
+	}
+	var portGiven bool
+	p.Addr, portGiven, p.AddrErr = ParseAddr(hostport, defPort, false)
+	if p.AddrErr == nil && !portGiven && p.Scheme == "" && !p.Addr.IsUnix() && m != ModuleProxy {
+		// fastcgi_pass host; without a port and without upstream{}:
+		// nginx fails with "no port in upstream".
+		p.AddrErr = errNoPort(hostport)
+	}
+	return p
+}
+
+type errNoPort string
+
+func (e errNoPort) Error() string { return "no port in upstream \"" + string(e) + "\"" }
+
+// Server is an http server{} block with its listen sockets and names.
+type Server struct {
+	Node *parser.Node
+	// Listens are the server's listen directives; a server without one
+	// listens on *:80 (nginx uses 8000 when not started as root; we assume
+	// root), recorded with a nil Node.
+	Listens []Listen
+	// Names are the server_name values; empty means "" (no name).
+	Names []string
+}
+
+// Listen is one listen directive.
+type Listen struct {
+	Node          *parser.Node
+	Addr          Addr
+	AddrErr       error
+	SSL           bool
+	HTTP2         bool
+	ProxyProtocol bool
+	DefaultServer bool
+}
+
+func newServer(n *parser.Node) *Server {
+	s := &Server{Node: n}
+	for _, c := range n.Children {
+		switch c.Name {
+		case "listen":
+			if len(c.Args) == 0 {
+				continue
+			}
+			l := Listen{Node: c}
+			l.Addr, _, l.AddrErr = ParseAddr(c.Args[0].Value, 80, true)
+			for _, a := range c.Args[1:] {
+				switch a.Value {
+				case "ssl":
+					l.SSL = true
+				case "http2":
+					l.HTTP2 = true
+				case "proxy_protocol":
+					l.ProxyProtocol = true
+				case "default_server", "default":
+					l.DefaultServer = true
+				}
+			}
+			s.Listens = append(s.Listens, l)
+		case "server_name":
+			for _, a := range c.Args {
+				s.Names = append(s.Names, strings.ToLower(a.Value))
+			}
+		}
+	}
+	if len(s.Listens) == 0 {
+		s.Listens = []Listen{{Addr: Addr{Host: "*", Port: 80}}}
+	}
+	return s
+}
