@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"strings"
@@ -188,6 +189,13 @@ func (b *backend) serve(c net.Conn) {
 		if resp == nil {
 			resp = b.defaultResponse()
 		}
+		closeAfter := rule.Close
+		if b.spec.HonorClose && strings.Contains(strings.ToLower(hdr["connection"]), "close") {
+			if i := bytes.Index(resp, []byte("\r\n")); i >= 0 {
+				resp = append(append(append([]byte{}, resp[:i+2]...), "Connection: close\r\n"...), resp[i+2:]...)
+			}
+			closeAfter = true
+		}
 		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		if _, err := c.Write(resp); err != nil {
 			b.rec.end(cr, classifyErr(err))
@@ -197,7 +205,7 @@ func (b *backend) serve(c net.Conn) {
 		if rule.Early && !readBodyNow() {
 			return
 		}
-		if rule.Close {
+		if closeAfter {
 			b.rec.end(cr, "closed by backend")
 			return
 		}

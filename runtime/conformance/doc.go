@@ -53,7 +53,7 @@
 //
 // Declarations:
 //
-//	backend NAME [conditions] [actions] [idle-close=DUR]
+//	backend NAME [conditions] [actions] [idle-close=DUR] [honor-close]
 //	    A scripted raw-TCP HTTP/1.x backend listening on port NAME. It reads
 //	    each request head and body (Content-Length or chunked), records them,
 //	    and answers. Each line adds a rule; the first rule whose conditions
@@ -64,7 +64,8 @@
 //	    delay=DUR close (FIN after answering) early (answer before reading
 //	    the body) drop (close without answering) reset (RST, SO_LINGER 0,
 //	    without answering). idle-close=DUR closes a connection idle that long
-//	    after a response.
+//	    after a response. honor-close makes it answer a request carrying
+//	    "Connection: close" with that header and close, as real servers do.
 //	tap NAME to=PORT
 //	    A TCP relay on port NAME forwarding to port PORT (e.g. between two
 //	    nginx instances), recording the requests that pass and which side

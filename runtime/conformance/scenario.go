@@ -52,6 +52,9 @@ type BackendSpec struct {
 	Name      string
 	Rules     []*BackendRule
 	IdleClose time.Duration // close a connection idle for this long after a response (0: never)
+	// HonorClose makes the backend behave like a real server when a request
+	// says "Connection: close": it adds that header to its answer and closes.
+	HonorClose bool
 }
 
 // BackendRule is one "backend" line: conditions and what to do.
@@ -428,6 +431,9 @@ func (sc *Scenario) parseBackend(line int, args []token) error {
 			if b.IdleClose, err = parseDuration(v); err != nil {
 				return err
 			}
+			continue
+		case "honor-close":
+			b.HonorClose = true
 			continue
 		case "path":
 			r.Path = v
