@@ -141,6 +141,7 @@ func (s *suppressions) collectFile(in *Instance, f *parser.File, all []*Analyzer
 		} else if !first.IsValid() || c.Pos.Offset < first.Offset {
 			s.byFile[f] = append(s.byFile[f], sp)
 		} else {
+			sp.rules = nil // reported once, as NK01
 			sp.bad = append(sp.bad, "the suppression applies to no directive: put it on the line above the directive, or after it on the same line")
 		}
 		s.all = append(s.all, sp)
