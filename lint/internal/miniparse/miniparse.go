@@ -242,4 +242,3 @@ func childCtx(ctx parser.Context, name string) parser.Context {
 	}
 	return parser.CtxOpaque
 }
-
