@@ -1,0 +1,135 @@
+package upstream
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// clientBodyError wraps an error reading the client's request body while
+// it is streamed to the upstream.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "client request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+// bodyPump streams the client body to the upstream (proxy_request_buffering
+// off) while the exchange reads the response, as nginx does with its
+// event loop.
+type bodyPump struct {
+	x        *exchange
+	done     chan struct{}
+	err      error
+	complete atomic.Bool
+	stopping atomic.Bool
+}
+
+type deadliner interface{ SetReadDeadline(time.Time) error }
+
+func startPump(x *exchange) *bodyPump {
+	p := &bodyPump{x: x, done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *bodyPump) run() {
+	defer close(p.done)
+	x := p.x
+	c := x.c
+	chunked := x.req.Chunked
+	buf := make([]byte, 16<<10)
+	var hdr []byte
+	for {
+		n, rerr := x.req.Body.Read(buf)
+		if n > 0 {
+			var err error
+			_ = c.nc.SetWriteDeadline(time.Now().Add(x.p.sendTO))
+			if chunked {
+				hdr = strconv.AppendInt(hdr[:0], int64(n), 16)
+				hdr = append(hdr, "\r\n"...)
+				_, err = c.nc.Write(hdr)
+			}
+			if err == nil {
+				_, err = c.nc.Write(buf[:n])
+			}
+			if err == nil && chunked {
+				_, err = c.nc.Write([]byte("\r\n"))
+			}
+			if err != nil {
+				p.fail(err)
+				return
+			}
+		}
+		if rerr == io.EOF {
+			if chunked {
+				_ = c.nc.SetWriteDeadline(time.Now().Add(x.p.sendTO))
+				if _, err := c.nc.Write([]byte("0\r\n\r\n")); err != nil {
+					p.fail(err)
+					return
+				}
+			}
+			p.complete.Store(true)
+			return
+		}
+		if rerr != nil {
+			p.fail(&clientBodyError{rerr})
+			return
+		}
+	}
+}
+
+// fail records an error and wakes the exchange reading the response.
+func (p *bodyPump) fail(err error) {
+	if p.stopping.Load() {
+		return
+	}
+	p.err = err
+	_ = p.x.c.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+// stop interrupts the pump if it is still running and waits for it.
+func (p *bodyPump) stop() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+	}
+	p.stopping.Store(true)
+	if d, ok := p.x.req.Body.(deadliner); ok {
+		_ = d.SetReadDeadline(time.Unix(1, 0))
+	}
+	_ = p.x.c.nc.SetWriteDeadline(time.Unix(1, 0))
+	<-p.done
+	return nil
+}
+
+func (p *bodyPump) finished() bool { return p.complete.Load() }
+
+// stopPump stops the body pump of the current attempt and records whether
+// the whole body was sent (u->request_body_sent).
+func (x *exchange) stopPump() error {
+	if x.pump == nil {
+		return nil
+	}
+	err := x.pump.stop()
+	x.bodySent = x.pump.finished()
+	if x.c != nil {
+		_ = x.c.nc.SetWriteDeadline(time.Time{})
+	}
+	return err
+}
+
+// waitPump ends the pump once the response is complete. A body still
+// being read means the backend answered early: the upstream connection
+// cannot be reused and the client connection must close.
+func (x *exchange) waitPump() {
+	if x.pump == nil {
+		return
+	}
+	_ = x.stopPump()
+	x.res.ReadingBody = !x.pump.finished()
+}
+
+var errPumpClient = errors.New("client body read failed")
