@@ -1,6 +1,9 @@
 package parser
 
-import "io/fs"
+import (
+	"io"
+	"io/fs"
+)
 
 // Config is one nginx instance: the main file and every file it includes.
 type Config struct {
@@ -20,6 +23,12 @@ type Config struct {
 	tree *Node
 }
 
+// Tree returns the include-expanded tree: its root stands for the main
+// file's top level, and every use of an included file contributes its own
+// Nodes. Load and Parse build it, so it is safe for concurrent readers; it
+// is nil for a Config not made by them.
+func (c *Config) Tree() *Node { return c.tree }
+
 // Options control how a configuration is read.
 type Options struct {
 	// Prefix overrides the directory relative includes resolve against.
@@ -27,6 +36,8 @@ type Options struct {
 	// FS, when set, is used instead of the operating system's files
 	// (paths are then slash-separated and relative to the FS root).
 	FS fs.FS
+	// Stdin is read when the main file is "-".
+	Stdin io.Reader
 }
 
 // HasErrors reports whether any diagnostic is an error.

@@ -17,6 +17,13 @@ type Setting struct {
 	Default bool
 	// Version is the target version the setting was computed for.
 	Version Version
+	// Values holds one argument list per directive that makes up the
+	// value: one for scalars, every directive of the applying level (or
+	// every implied default, such as proxy_set_header's Host and
+	// Connection) for array and bitmask directives.
+	Values [][]string
+	// Spec is the table entry the lookup used; nil for an unknown name.
+	Spec *Spec
 }
 
 // IsSet reports whether the directive has a value (explicit or default).

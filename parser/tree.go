@@ -37,6 +37,8 @@ type Node struct {
 	// Ctx is the context the directive appears in (the root node has CtxMain
 	// as the context of its children).
 	Ctx Context
+
+	root *treeRoot // shared by every Node of one tree
 }
 
 // IsRoot reports whether n is the root of a tree.

@@ -1,0 +1,284 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Load reads the configuration whose main file is path, or standard input
+// (opts.Stdin) when path is "-", follows its includes and builds its tree.
+// An "nginx -T" dump is recognised by its "# configuration file" sections:
+// the first section is the main file and includes resolve against the
+// sections' names.
+//
+// The error is only for a main file that cannot be read at all; every other
+// problem is a Diagnostic of the returned Config.
+func Load(path string, opts Options) (*Config, error) {
+	var (
+		src []byte
+		err error
+	)
+	switch {
+	case path == "-":
+		if opts.Stdin == nil {
+			return nil, errors.New(`reading "-" (standard input) needs Options.Stdin`)
+		}
+		src, err = io.ReadAll(opts.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read() standard input failed: %w", err)
+		}
+	case opts.FS != nil:
+		src, err = fsSource{opts.FS}.read(path)
+	default:
+		src, err = os.ReadFile(path)
+	}
+	if err != nil {
+		full := path
+		if opts.FS == nil {
+			if abs, aerr := filepath.Abs(path); aerr == nil {
+				full = abs
+			}
+		}
+		return nil, fmt.Errorf("open() %q failed %s", full, errnoText(err))
+	}
+	return Parse(path, src, opts), nil
+}
+
+// Parse reads a configuration from src as if it were the file name, then
+// follows its includes (relative to opts.Prefix, or to the directory of name)
+// through opts.FS or the operating system, and builds its tree. name "-"
+// means standard input: includes then resolve against opts.Prefix or the
+// working directory. src must not be modified afterwards.
+func Parse(name string, src []byte, opts Options) *Config {
+	l := &loader{opts: opts, files: make(map[string]*fileInfo)}
+	cfg := &Config{Name: name}
+	l.cfg = cfg
+
+	var mainPath string
+	if sections := splitDump(src); sections != nil {
+		cfg.Dump = true
+		l.src = newDumpSource(sections)
+		mainPath = sections[0].name
+		src = sections[0].src
+	} else if opts.FS != nil {
+		l.src = fsSource{opts.FS}
+		mainPath = name
+	} else {
+		l.src = osSource{}
+		mainPath = name
+	}
+
+	mainKey := name
+	switch {
+	case name == "-" && !cfg.Dump:
+		cfg.Prefix = opts.Prefix
+		if cfg.Prefix == "" {
+			cfg.Prefix = "."
+			if opts.FS == nil {
+				if wd, err := os.Getwd(); err == nil {
+					cfg.Prefix = wd
+				}
+			}
+		}
+		l.mainDir = l.src.key(cfg.Prefix)
+	default:
+		mainKey = l.src.key(mainPath)
+		l.mainDir = dirOf(l.src, mainKey)
+		cfg.Prefix = opts.Prefix
+		if cfg.Prefix == "" {
+			cfg.Prefix = l.mainDir
+		}
+	}
+
+	main := &File{Name: name, Path: mainKey, Src: src}
+	if cfg.Dump {
+		main.Name = mainPath
+	}
+	cfg.Main = main
+	fi := &fileInfo{file: main}
+	if name != "-" || cfg.Dump {
+		l.files[mainKey] = fi
+	}
+	l.visit(fi, nil)
+	cfg.tree = l.buildTree()
+	l.finish()
+	return cfg
+}
+
+func dirOf(s source, key string) string {
+	if _, ok := s.(osSource); ok {
+		return filepath.Dir(key)
+	}
+	return path.Dir(key)
+}
+
+// loader holds the state of one Load or Parse.
+type loader struct {
+	opts    Options
+	src     source
+	cfg     *Config
+	mainDir string // key of the main file's directory, for File.Name
+	files   map[string]*fileInfo
+	diags   []pendingDiag
+}
+
+// fileInfo is a file while loading.
+type fileInfo struct {
+	file     *File
+	includes []*Directive // include directives, in source order, at any depth
+	onStack  bool         // being visited: including it again is a cycle
+	chain    []*Directive // include chain of its first use
+}
+
+// pendingDiag is a Diagnostic with the key that orders it the way nginx
+// would meet it: the offsets of its include chain, then its own offset.
+type pendingDiag struct {
+	Diagnostic
+	order []int
+}
+
+func (l *loader) report(d Diagnostic, chain []*Directive) {
+	order := make([]int, 0, len(chain)+1)
+	for _, c := range chain {
+		order = append(order, c.Pos.Offset)
+	}
+	order = append(order, d.Pos.Offset)
+	d.Chain = links(chain)
+	l.diags = append(l.diags, pendingDiag{d, order})
+}
+
+// finish sorts the diagnostics into the order nginx reads the files.
+func (l *loader) finish() {
+	sort.SliceStable(l.diags, func(i, j int) bool {
+		a, b := l.diags[i].order, l.diags[j].order
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return len(a) < len(b)
+	})
+	l.cfg.Diagnostics = make([]Diagnostic, len(l.diags))
+	for i, d := range l.diags {
+		l.cfg.Diagnostics[i] = d.Diagnostic
+	}
+}
+
+// visit parses a file and, depth first in source order as nginx does,
+// every file it includes.
+func (l *loader) visit(fi *fileInfo, chain []*Directive) {
+	fi.onStack = true
+	fi.chain = chain
+	l.cfg.Files = append(l.cfg.Files, fi.file)
+	for _, d := range parseFile(fi.file) {
+		l.report(d, chain)
+	}
+	collectIncludes(fi.file.Directives, &fi.includes)
+	for _, inc := range fi.includes {
+		l.include(fi, inc, chain)
+	}
+	fi.onStack = false
+}
+
+func collectIncludes(dirs []*Directive, out *[]*Directive) {
+	for _, d := range dirs {
+		if d.Name == "include" && len(d.Args) == 1 && d.Block == nil {
+			*out = append(*out, d)
+		}
+		if d.Block != nil {
+			collectIncludes(d.Block.Directives, out)
+		}
+	}
+}
+
+// include resolves one include directive (ngx_conf_include).
+func (l *loader) include(from *fileInfo, inc *Directive, chain []*Directive) {
+	arg := inc.Args[0]
+	full := l.src.full(l.cfg.Prefix, arg.Value)
+	var paths []string
+	if hasMeta(full) {
+		var err error
+		paths, err = l.src.glob(full)
+		if err != nil {
+			l.errorAt(inc, arg.Pos, fmt.Sprintf("glob() %q failed (%v)", full, err), chain)
+			return
+		}
+	} else {
+		paths = []string{full}
+	}
+	useChain := append(chain[:len(chain):len(chain)], inc)
+	for _, p := range paths {
+		key := l.src.key(p)
+		fi := l.files[key]
+		switch {
+		case fi == nil:
+			src, err := l.src.read(p)
+			if err != nil {
+				l.errorAt(inc, arg.Pos, readError(p, err), chain)
+				continue
+			}
+			f := &File{Name: l.src.display(key, l.mainDir), Path: key, Src: src}
+			fi = &fileInfo{file: f}
+			l.files[key] = fi
+			inc.Include = append(inc.Include, f)
+			l.visit(fi, useChain)
+		case fi.onStack:
+			l.errorAt(inc, arg.Pos, cycleMessage(fi, useChain), chain)
+		default:
+			inc.Include = append(inc.Include, fi.file)
+		}
+	}
+}
+
+func readError(full string, err error) string {
+	switch {
+	case errors.Is(err, errNotInDump):
+		return fmt.Sprintf("%q is not in the \"nginx -T\" dump", full)
+	case isDirError(err):
+		return fmt.Sprintf("pread() %q failed (21: Is a directory)", full)
+	case errors.Is(err, fs.ErrInvalid):
+		return fmt.Sprintf("open() %q failed (invalid path)", full)
+	}
+	return fmt.Sprintf("open() %q failed %s", full, errnoText(err))
+}
+
+// cycleMessage describes an include that reaches a file being included.
+func cycleMessage(target *fileInfo, chain []*Directive) string {
+	var b strings.Builder
+	b.WriteString("include cycle: ")
+	start := len(chain)
+	for i, d := range chain {
+		if d.File == target.file {
+			start = i
+			break
+		}
+	}
+	for _, d := range chain[start:] {
+		fmt.Fprintf(&b, "%s:%d → ", d.File.Name, d.Pos.Line)
+	}
+	b.WriteString(target.file.Name)
+	return b.String()
+}
+
+func (l *loader) errorAt(d *Directive, pos Pos, msg string, chain []*Directive) {
+	l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: pos, Message: msg}, chain)
+}
+
+// links converts an include chain to Links.
+func links(chain []*Directive) []Link {
+	if len(chain) == 0 {
+		return nil
+	}
+	out := make([]Link, len(chain))
+	for i, d := range chain {
+		out[i] = Link{File: d.File.Name, Line: d.Pos.Line, Col: d.Pos.Col}
+	}
+	return out
+}

@@ -1,0 +1,231 @@
+package parser
+
+import "strings"
+
+// maxDepth bounds block nesting. Real configurations stay below 20 levels;
+// deeper input is still read to its end (so braces stay balanced) but its
+// inner blocks are not kept.
+const maxDepth = 100
+
+// fileParser builds the directives of one file from the lexer's statements
+// (ngx_conf_parse), recovering from every error.
+type fileParser struct {
+	lx    *lexer
+	file  *File
+	diags []Diagnostic
+
+	depth      int
+	tooDeep    bool // the nesting error was reported
+	eofSeen    bool // "unexpected end of file" was reported
+	leadFrom   int  // first comment not yet considered as a Leading comment
+	directives []Directive
+	argSlab    []Arg
+}
+
+// parseFile parses f.Src into f.Directives and f.Comments and returns the
+// problems found, without include chains.
+func parseFile(f *File) []Diagnostic {
+	text := string(f.Src)
+	p := &fileParser{file: f}
+	p.lx = newLexer(f, text, p.error)
+	// One Directive per ';' or '{' at most: a cheap upper bound that saves
+	// most allocations on large files.
+	p.directives = make([]Directive, 0, countDirectives(f.Src))
+	f.Directives = p.block(nil)
+	f.Comments = p.lx.comments
+	return p.diags
+}
+
+// countDirectives estimates the number of directives in src.
+func countDirectives(src []byte) int {
+	n := 0
+	for _, c := range src {
+		if c == ';' || c == '{' {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *fileParser) error(pos Pos, msg string) {
+	if n := len(p.diags); n > 0 && p.diags[n-1].Pos == pos && p.diags[n-1].Message == msg {
+		return // one problem seen twice by the recovering lexer
+	}
+	p.diags = append(p.diags, Diagnostic{Severity: SeverityError, File: p.file.Name, Pos: pos, End: pos, Message: msg})
+}
+
+// block reads directives until the "}" that closes open, or to the end of
+// the file for the top level (open == nil).
+func (p *fileParser) block(open *Directive) []*Directive {
+	var list []*Directive
+	for {
+		t := p.lx.next()
+		args := p.lx.args
+		switch t {
+		case termEOF:
+			if len(args) > 0 {
+				// The lexer reported the end of file inside a statement.
+				p.eofSeen = true
+				list = append(list, p.directive(args, p.lx.termPos))
+			}
+			if open != nil {
+				if !p.eofSeen {
+					p.eofSeen = true
+					p.error(p.lx.termPos, `unexpected end of file, expecting "}"`)
+				}
+				p.error(open.Block.Open, `"{" of "`+open.Name+`" is not closed by a "}"`)
+				open.End = p.lx.termPos
+			}
+			return list
+		case termBlockEnd:
+			closePos := p.lx.termPos
+			if len(args) > 0 {
+				// "unexpected }" was reported: keep what was written.
+				d := p.directive(args, closePos)
+				d.End = closePos
+				list = append(list, d)
+			}
+			if open == nil {
+				if len(args) == 0 {
+					p.error(closePos, `unexpected "}"`)
+				}
+				continue
+			}
+			open.Block.Close = closePos
+			open.End = Pos{Offset: closePos.Offset + 1, Line: closePos.Line, Col: closePos.Col + 1}
+			return list
+		case termSemicolon:
+			d := p.directive(args, p.lx.termPos)
+			d.End = after(p.lx.termPos)
+			p.lx.trail = d
+			list = append(list, d)
+		case termBlockStart:
+			bracePos := p.lx.termPos
+			if len(args) == 0 {
+				// "unexpected {" was reported; read the block so that its
+				// braces stay balanced, and drop it.
+				anon := &Directive{File: p.file, Pos: bracePos, Block: &Block{Open: bracePos}}
+				p.body(anon)
+				continue
+			}
+			d := p.directive(args, bracePos)
+			d.Block = &Block{Open: bracePos}
+			p.lx.trail = d
+			p.body(d)
+			list = append(list, d)
+		}
+	}
+}
+
+// body reads the block of d after its "{".
+func (p *fileParser) body(d *Directive) {
+	if strings.HasSuffix(d.Name, "_by_lua_block") {
+		raw, closePos, ok := p.lx.luaBody()
+		d.Block.Opaque = true
+		d.Block.Raw = raw
+		if !ok {
+			if !p.eofSeen {
+				p.eofSeen = true
+				p.error(closePos, `unexpected end of file, expecting "}"`)
+			}
+			p.error(d.Block.Open, `"{" of "`+d.Name+`" is not closed by a "}"`)
+			d.End = closePos
+			return
+		}
+		d.Block.Close = closePos
+		d.End = after(closePos)
+		return
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		if !p.tooDeep {
+			p.tooDeep = true
+			p.error(d.Block.Open, "blocks are nested too deeply")
+		}
+		p.skip(d)
+		return
+	}
+	d.Block.Directives = p.block(d)
+}
+
+// skip reads statements up to the "}" that closes d without keeping them,
+// iteratively, so that absurd nesting cannot exhaust the stack.
+func (p *fileParser) skip(d *Directive) {
+	level := 0
+	for {
+		switch p.lx.next() {
+		case termEOF:
+			if !p.eofSeen {
+				p.eofSeen = true
+				p.error(p.lx.termPos, `unexpected end of file, expecting "}"`)
+			}
+			d.End = p.lx.termPos
+			return
+		case termBlockStart:
+			level++
+		case termBlockEnd:
+			if level == 0 {
+				d.Block.Close = p.lx.termPos
+				d.End = after(p.lx.termPos)
+				return
+			}
+			level--
+		}
+	}
+}
+
+func after(p Pos) Pos { return Pos{Offset: p.Offset + 1, Line: p.Line, Col: p.Col + 1} }
+
+// directive makes a Directive from the words of a statement ended at end.
+func (p *fileParser) directive(words []Arg, end Pos) *Directive {
+	if len(p.directives) == cap(p.directives) {
+		p.directives = make([]Directive, 0, 64)
+	}
+	p.directives = append(p.directives, Directive{})
+	d := &p.directives[len(p.directives)-1]
+	name := words[0]
+	d.File = p.file
+	d.Name = name.Value
+	if name.Quote == 0 {
+		if s, ok := internName(p.lx.src[name.Pos.Offset:name.End.Offset]); ok {
+			d.Name = s
+		}
+	}
+	d.Pos = name.Pos
+	d.End = end
+	if n := len(words) - 1; n > 0 {
+		if len(p.argSlab) < n {
+			p.argSlab = make([]Arg, max(256, n))
+		}
+		d.Args = p.argSlab[:n:n]
+		copy(d.Args, words[1:])
+		p.argSlab = p.argSlab[n:]
+	}
+	p.leading(d)
+	return d
+}
+
+// leading attaches the comments on the lines directly above d, each alone on
+// its line, with no blank line in between.
+func (p *fileParser) leading(d *Directive) {
+	comments := p.lx.comments
+	end := len(comments)
+	for end > p.leadFrom && comments[end-1].Pos.Offset > d.Pos.Offset {
+		end-- // comments between the arguments of d
+	}
+	first := end
+	line := d.Pos.Line - 1
+	for first > p.leadFrom {
+		c := comments[first-1]
+		if c.Pos.Line != line || !onlyBlanks(p.file.Src[c.Pos.Offset-c.Pos.Col+1:c.Pos.Offset]) {
+			break
+		}
+		first--
+		line--
+	}
+	if first < end {
+		d.Leading = comments[first:end:end]
+	}
+	p.leadFrom = len(comments)
+}
