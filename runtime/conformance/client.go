@@ -148,10 +148,15 @@ func (cc *clientConn) read(timeout time.Duration, head bool) string {
 		fmt.Fprintf(&b, " | %s %s then %s", framing, sink.describe(), classifyErr(err))
 		return b.String()
 	}
-	fmt.Fprintf(&b, " | %s %s", framing, sink.describe())
 	if err != nil {
-		fmt.Fprintf(&b, " truncated: %s", classifyErr(err))
+		// How much arrived before the end depends on socket buffers.
+		if framing == "cl" {
+			framing += " " + hdr["content-length"]
+		}
+		fmt.Fprintf(&b, " | %s truncated: %s", framing, classifyErr(err))
+		return b.String()
 	}
+	fmt.Fprintf(&b, " | %s %s", framing, sink.describe())
 	return b.String()
 }
 
@@ -192,6 +197,22 @@ func (cc *clientConn) quiet(window time.Duration) string {
 	default:
 		return fmt.Sprintf("%s not quiet: %s %s", cc.name, how, timeClass(time.Since(start)))
 	}
+}
+
+// probe tells a peer that still reads (e.g. nginx in lingering close) from
+// one that is gone: after a FIN a read cannot show a later RST, so it writes
+// twice; the second write fails once the first drew an RST.
+func (cc *clientConn) probe() string {
+	for i := range 2 {
+		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := cc.c.Write([]byte("p")); err != nil {
+			return fmt.Sprintf("%s probe: %s", cc.name, classifyErr(err))
+		}
+		if i == 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return fmt.Sprintf("%s probe: accepted", cc.name)
 }
 
 // send writes data; an error is part of the transcript.

@@ -86,6 +86,9 @@
 //	end CONN [DUR]           read until the connection ends (default 3s):
 //	                         FIN, RST, or open, with a time class
 //	quiet CONN [DUR]         expect nothing (no data, no close) within DUR
+//	probe CONN               after the server's FIN: write twice, 100ms
+//	                         apart; "accepted" while the server still reads
+//	                         (lingering close), "RST" once it is gone
 //	sleep DUR                wait
 //	await NAME N             wait (up to 5s) until backend or tap NAME has
 //	                         received N requests in total: explicit
@@ -107,7 +110,9 @@
 //
 // Bodies of up to 64 printable bytes are shown quoted, nginx's own error
 // pages by their title, other bodies by length and hash. The framing is cl,
-// chunked or close-delimited. Times are wide classes (<0.3s, ~0.5s, ~1s,
+// chunked or close-delimited; a body cut short shows only its declared length
+// and how it ended ("cl 33554432 truncated: RST"), since the byte count
+// depends on socket buffers. Times are wide classes (<0.3s, ~0.5s, ~1s,
 // ~2s, ~3s, >3.5s) measured from the start of the step (end, read) or, for
 // a backend connection, from its last request or response; "observe" first
 // waits until every backend connection has ended or been quiet for 250ms.

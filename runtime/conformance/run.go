@@ -295,6 +295,8 @@ func (r *run) step(i int, st *Step) {
 		r.obs(i, "%s", cc.read(st.Dur, st.Head))
 	case stepEnd:
 		r.obs(i, "%s", cc.end(st.Dur))
+	case stepProbe:
+		r.obs(i, "%s", cc.probe())
 	case stepQuiet:
 		r.obs(i, "%s", cc.quiet(st.Dur))
 	case stepSleep:

@@ -91,6 +91,7 @@ const (
 	stepRead    = "read"
 	stepEnd     = "end"
 	stepQuiet   = "quiet"
+	stepProbe   = "probe"
 	stepSleep   = "sleep"
 	stepAwait   = "await"
 	stepReload  = "reload"
@@ -323,7 +324,7 @@ func (sc *Scenario) parseScript(script []byte) error {
 				}
 				st.Data = append(st.Data, bytes.Repeat([]byte("x"), n)...)
 			}
-		case stepShut, stepClose, stepReset:
+		case stepShut, stepClose, stepReset, stepProbe:
 			if err := need(1, verb+" CONN"); err != nil {
 				return err
 			}
