@@ -641,6 +641,7 @@ func (x *exchange) checkExtra() {
 // connection, and decides whether to try again. It returns false after
 // finishing the request with the error status.
 func (x *exchange) next(ft uint32, cause error) bool {
+	cached := x.c != nil && x.c.cached
 	if x.c != nil || ft != ftNoLive {
 		failed := ft != ftHTTP403 && ft != ftHTTP404
 		reason := CloseNotReusable
@@ -660,7 +661,6 @@ func (x *exchange) next(ft uint32, cause error) bool {
 	if ft == ftTimeout {
 		x.w.logger.LogAttrs(x.ctx, slog.LevelError, "upstream timed out", slog.String("upstream", x.up.name))
 	}
-	cached := x.c != nil && x.c.cached
 	x.c = nil
 	if cached && ft == ftError {
 		x.pick.tries++
