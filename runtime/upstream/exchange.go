@@ -745,6 +745,8 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 		reason = CloseShutdown
 	}
 	var evicted *upConn
+	cstats := c.pr.stats
+	c.cached = false
 	g.mu.Lock()
 	if reason == numCloseReasons {
 		evicted = g.cache.put(c, x.tag)
@@ -758,9 +760,8 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 			slog.String("upstream", x.up.name), slog.String("peer", pr.name))
 	}
 	if reason == numCloseReasons {
-		c.pr.stats.Returned.Add(1)
-		c.pr.stats.Idle.Add(1)
-		c.cached = false
+		cstats.Returned.Add(1)
+		cstats.Idle.Add(1)
 		if evicted != nil {
 			_ = evicted.settle()
 			evicted.pr.stats.Idle.Add(-1)
