@@ -370,13 +370,13 @@ func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, e
 			}
 			t.Addresses = append(t.Addresses, a)
 		}
-		d, err := ParseTime(tb.IdleTimeout)
+		d, err := parser.ParseTime(tb.IdleTimeout)
 		if err != nil {
 			errAt(blockAttrRange(nil, f, r, "idle_timeout"), "Invalid idle_timeout", err.Error()+` (want an nginx time such as "60s")`)
 		}
 		t.IdleTimeout = d
 		if tb.RequestTimeout != nil {
-			d, err := ParseTime(*tb.RequestTimeout)
+			d, err := parser.ParseTime(*tb.RequestTimeout)
 			if err != nil {
 				errAt(&r, "Invalid request_timeout", err.Error())
 			}

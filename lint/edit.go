@@ -7,7 +7,7 @@ import (
 )
 
 // The functions below build Edits for Finding.SetFix. They work on the
-// directive's own file (n.File.Src), so an edit in an included snippet
+// directive's own file (n.Directive.File.Src), so an edit in an included snippet
 // edits the snippet.
 
 // InsertBefore returns an edit that inserts text (a directive such as
@@ -15,14 +15,14 @@ import (
 // n. When n does not start its line, text is inserted before n followed by
 // a space.
 func InsertBefore(n *parser.Node, text string) Edit {
-	src := n.File.Src
+	src := n.Directive.File.Src
 	off := n.Pos.Offset
 	start := lineStart(src, off)
 	indent := src[start:off]
 	if isBlank(indent) {
-		return Edit{Start: start, End: start, New: string(indent) + text + "\n", src: n.File}
+		return Edit{Start: start, End: start, New: string(indent) + text + "\n", src: n.Directive.File}
 	}
-	return Edit{Start: off, End: off, New: text + " ", src: n.File}
+	return Edit{Start: off, End: off, New: text + " ", src: n.Directive.File}
 }
 
 // InsertAfter returns an edit that inserts text on its own line just after
@@ -30,7 +30,7 @@ func InsertBefore(n *parser.Node, text string) Edit {
 // other than a comment follows n on its line, text is inserted right after
 // n, preceded by a space.
 func InsertAfter(n *parser.Node, text string) Edit {
-	src := n.File.Src
+	src := n.Directive.File.Src
 	end := n.End.Offset
 	start := lineStart(src, n.Pos.Offset)
 	indent := src[start:n.Pos.Offset]
@@ -42,28 +42,28 @@ func InsertAfter(n *parser.Node, text string) Edit {
 			nl = "\r\n"
 			eol--
 		}
-		return Edit{Start: eol, End: eol, New: nl + string(indent) + text, src: n.File}
+		return Edit{Start: eol, End: eol, New: nl + string(indent) + text, src: n.Directive.File}
 	}
-	return Edit{Start: end, End: end, New: " " + text, src: n.File}
+	return Edit{Start: end, End: end, New: " " + text, src: n.Directive.File}
 }
 
 // ReplaceArg returns an edit that replaces argument i of n with text (raw:
 // quote it yourself if needed).
 func ReplaceArg(n *parser.Node, i int, text string) Edit {
 	a := n.Args[i]
-	return Edit{Start: a.Pos.Offset, End: a.End.Offset, New: text, src: n.File}
+	return Edit{Start: a.Pos.Offset, End: a.End.Offset, New: text, src: n.Directive.File}
 }
 
 // ReplaceDirective returns an edit that replaces the whole directive n
 // (name to ';' or '}') with text.
 func ReplaceDirective(n *parser.Node, text string) Edit {
-	return Edit{Start: n.Pos.Offset, End: n.End.Offset, New: text, src: n.File}
+	return Edit{Start: n.Pos.Offset, End: n.End.Offset, New: text, src: n.Directive.File}
 }
 
 // Delete returns an edit that removes directive n; when n is alone on its
 // line (comments aside), the whole line goes.
 func Delete(n *parser.Node) Edit {
-	src := n.File.Src
+	src := n.Directive.File.Src
 	start := lineStart(src, n.Pos.Offset)
 	end := n.End.Offset
 	eol := lineEnd(src, end)
@@ -71,9 +71,9 @@ func Delete(n *parser.Node) Edit {
 		if eol < len(src) {
 			eol++ // the '\n'
 		}
-		return Edit{Start: start, End: eol, src: n.File}
+		return Edit{Start: start, End: eol, src: n.Directive.File}
 	}
-	return Edit{Start: n.Pos.Offset, End: end, src: n.File}
+	return Edit{Start: n.Pos.Offset, End: end, src: n.Directive.File}
 }
 
 func lineStart(src []byte, off int) int {

@@ -182,9 +182,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// The topology is computed once, for the main target, and shared by
 	// every pass, including the comparison runs.
 	hostOf := func(p *Proxy) string {
-		return proxyHost(p, func(n *parser.Node, name string) parser.Setting {
-			return lookupEffective(n, name, target)
-		})
+		return proxyHost(p, target)
 	}
 	for _, in := range opts.Instances {
 		in.Role = 0

@@ -73,7 +73,7 @@ func (f *Finding) AddRelated(n *parser.Node, format string, args ...any) *Findin
 	}
 	pos, end := NodeRange(n)
 	f.Related = append(f.Related, Related{
-		File:    displayName(f.instance, n.File),
+		File:    displayName(f.instance, n.Directive.File),
 		Pos:     pos,
 		End:     end,
 		Message: fmt.Sprintf(format, args...),

@@ -2,23 +2,19 @@ package lint
 
 import (
 	"testing"
-
-	"github.com/ngxkeep/ngxkeep/lint/internal/miniparse"
+	"testing/fstest"
 
 	"github.com/ngxkeep/ngxkeep/parser"
 )
 
-func miniParse(t testing.TB, name, src string) (*parser.Config, *parser.Node) {
-	t.Helper()
-	c, n, err := miniparse.Parse(name, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, n
-}
-
+// mustInstance parses src as the main file name (in memory) and indexes it.
 func mustInstance(t testing.TB, name, src string) *Instance {
 	t.Helper()
-	cfg, tree := miniParse(t, name, src)
-	return NewInstance(name, cfg, tree)
+	cfg := parser.Parse(name, []byte(src), parser.Options{FS: fstest.MapFS{}})
+	for _, d := range cfg.Diagnostics {
+		if d.Severity == parser.SeverityError {
+			t.Fatalf("%s:%d:%d: %s", d.File, d.Pos.Line, d.Pos.Col, d.Message)
+		}
+	}
+	return NewInstance(name, cfg, nil)
 }

@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -35,16 +37,21 @@ type Instance struct {
 	byName    map[string][]*parser.Node
 	upstreams []*Upstream
 	upByName  map[string]*Upstream
+	upByNode  map[*parser.Node]*Upstream
 	proxies   []*Proxy
 	servers   []*Server
 	files     map[*parser.File]string // display names
 }
 
 // NewInstance indexes a parsed config for linting. path is the main file as
-// the user gave it; tree is the config's include-expanded tree. One walk of
+// the user gave it; tree is the config's include-expanded tree (nil means
+// cfg.Tree()). One walk of
 // the tree indexes every directive by name and collects upstreams, proxy
 // targets and server blocks.
 func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
+	if tree == nil && cfg != nil {
+		tree = cfg.Tree()
+	}
 	in := &Instance{Path: path, Config: cfg, Tree: tree,
 		byName: make(map[string][]*parser.Node, 256), files: map[*parser.File]string{}}
 	var passes []*parser.Node
@@ -280,6 +287,7 @@ var balancers = map[string]bool{
 
 func (in *Instance) collect(passes []*parser.Node) {
 	in.upByName = map[string]*Upstream{}
+	in.upByNode = map[*parser.Node]*Upstream{}
 	for _, n := range in.byName["upstream"] {
 		if n.Ctx&parser.CtxHTTP == 0 || n.Directive == nil || len(n.Args) == 0 {
 			continue
@@ -300,6 +308,7 @@ func (in *Instance) collect(passes []*parser.Node) {
 			}
 		}
 		in.upstreams = append(in.upstreams, u)
+		in.upByNode[n] = u
 		key := strings.ToLower(u.Name)
 		if _, dup := in.upByName[key]; !dup {
 			in.upByName[key] = u
@@ -339,74 +348,41 @@ func parseUpstreamServer(n *parser.Node) *UpstreamServer {
 func (in *Instance) newProxy(n *parser.Node, m Module) *Proxy {
 	p := &Proxy{Node: n, Module: m, Block: n.Parent,
 		Location: Enclosing(n, "location"), Server: Enclosing(n, "server")}
-	if len(n.Args) == 0 {
+	t := parser.ProxyTarget(n)
+	p.Target, p.Scheme, p.URI = t.Raw, t.Scheme, t.URI
+	p.Host = strings.ToLower(t.Host)
+	p.Variable = t.Kind == parser.TargetVariable
+	if t.Upstream != nil {
+		p.Upstream = in.upByNode[t.Upstream]
 		return p
 	}
-	t := n.Args[0].Value
-	p.Target = t
-	rest := t
-	if i := strings.Index(t, "://"); i > 0 {
-		p.Scheme = strings.ToLower(t[:i])
-		rest = t[i+3:]
-	}
-	if strings.Contains(t, "$") {
-		p.Variable = true
-	}
-	var hostport string
-	if strings.HasPrefix(rest, "unix:") {
-		// proxy_pass http://unix:/path:/uri — the path ends at the ':'
-		// before the URI.
-		path := rest[len("unix:"):]
-		if i := strings.IndexByte(path, ':'); i >= 0 {
-			p.URI = path[i+1:]
-			path = path[:i]
-		}
-		hostport = "unix:" + path
-	} else {
-		hostport = rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			hostport, p.URI = rest[:i], rest[i:]
-		}
-	}
-	if p.Variable {
-		p.Host = hostport
-		return p
-	}
-	defPort := 80
-	switch p.Scheme {
-	case "https", "grpcs", "suwsgi":
-		defPort = 443
-	}
-	if !strings.HasPrefix(hostport, "unix:") {
-		host := hostport
-		if strings.HasPrefix(host, "[") {
-			if i := strings.IndexByte(host, ']'); i >= 0 {
-				host = host[1:i]
-			}
-		} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
-			host = host[:i]
-		}
-		p.Host = strings.ToLower(host)
-		// ngx_http_upstream_add: a target whose host names an explicit
-		// upstream{} uses it.
-		if u := in.upByName[p.Host]; u != nil {
-			p.Upstream = u
-			return p
-		}
-	}
-	var portGiven bool
-	p.Addr, portGiven, p.AddrErr = ParseAddr(hostport, defPort, false)
-	if p.AddrErr == nil && !portGiven && p.Scheme == "" && !p.Addr.IsUnix() && m != ModuleProxy {
+	switch {
+	case t.Err != "":
+		p.AddrErr = errors.New(t.Err)
+	case p.Variable:
+	case t.Unix != "":
+		p.Addr = Addr{Unix: t.Unix}
+	case t.Port == 0 && m != ModuleProxy && p.Scheme == "":
 		// fastcgi_pass host; without a port and without upstream{}:
 		// nginx fails with "no port in upstream".
-		p.AddrErr = errNoPort(hostport)
+		p.AddrErr = fmt.Errorf("no port in upstream %q", t.Host)
+	default:
+		port := t.Port
+		if port == 0 {
+			port = 80
+			switch p.Scheme {
+			case "https", "grpcs", "suwsgi":
+				port = 443
+			}
+		}
+		host := p.Host
+		if host == "*" || host == "0.0.0.0" {
+			host = "*"
+		}
+		p.Addr = Addr{Host: host, Port: port}
 	}
 	return p
 }
-
-type errNoPort string
-
-func (e errNoPort) Error() string { return "no port in upstream \"" + string(e) + "\"" }
 
 // Server is an http server{} block with its listen sockets and names.
 type Server struct {

@@ -41,23 +41,17 @@ type effKey struct {
 	name string
 }
 
-// effective computes a setting; it is parser's Node.Effective, replaced in
-// tests that build trees by hand.
-var effective = func(n *parser.Node, name string, v parser.Version) parser.Setting {
-	return lookupEffective(n, name, v)
-}
-
 // Effective returns the value nginx uses for directive name at node n (a
-// block such as a location, or any directive, whose parent is then the
-// starting block) for the target version, with inheritance and defaults.
-// Results are memoized per run, so rules should call it rather than
-// recompute inheritance.
+// block such as a location, server or upstream; for a simple directive, the
+// block around it) for the target version, with nginx's inheritance rules
+// and the version's defaults (parser.Node.Effective). Results are memoized
+// per run and version, so rules should call it rather than recompute.
 func (p *Pass) Effective(n *parser.Node, name string) parser.Setting {
 	k := effKey{n, name}
 	if v, ok := p.shared.eff.Load(k); ok {
 		return v.(parser.Setting)
 	}
-	s := effective(n, name, p.Target)
+	s := n.Effective(name, p.Target)
 	p.shared.eff.Store(k, s)
 	return s
 }
@@ -101,7 +95,7 @@ func (p *Pass) fill(f *Finding) {
 	if f.Node != nil && f.Node.Directive != nil {
 		f.instance = p.InstanceOf(f.Node)
 		if f.File == "" {
-			f.File = displayName(f.instance, f.Node.File)
+			f.File = displayName(f.instance, f.Node.Directive.File)
 		}
 		if !f.Pos.IsValid() {
 			f.Pos, f.End = NodeRange(f.Node)
@@ -138,7 +132,7 @@ func (p *Pass) ReportRangef(at *parser.Node, pos, end parser.Pos, format string,
 // Related builds a Related for node n, for findings assembled by hand.
 func (p *Pass) Related(n *parser.Node, format string, args ...any) Related {
 	pos, end := NodeRange(n)
-	return Related{File: displayName(p.InstanceOf(n), n.File), Pos: pos, End: end,
+	return Related{File: displayName(p.InstanceOf(n), n.Directive.File), Pos: pos, End: end,
 		Message: fmt.Sprintf(format, args...)}
 }
 

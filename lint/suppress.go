@@ -51,9 +51,30 @@ or outside the target version's range) are not reported.`,
 	}
 )
 
-// Builtins returns the engine's own pseudo-rules (suppression checks), for
-// explain and SARIF rule lists.
-func Builtins() []*Analyzer { return []*Analyzer{InvalidSuppression, UnusedSuppression} }
+// ConfigErrorRule is the pseudo-rule under which formats that only know
+// findings (SARIF, GitHub annotations, checkstyle) show problems reading a
+// config: parse errors and warnings.
+var ConfigErrorRule = &Analyzer{
+	ID:       "NK00",
+	Name:     "config-error",
+	Severity: SeverityError,
+	Scope:    Single,
+	Doc: `nginx cannot read this configuration (or reads it with a warning).
+
+The message uses nginx's wording (unexpected "}", directive "x" is not
+terminated by ";", unknown directive "x"). nginx -t would refuse a config with
+an error, so the other findings may be incomplete: fix these first. Config
+errors make ngxkeep lint exit with status 2.`,
+	Bad:  "http {\n    keepalive_timeout 65s\n}\n",
+	Good: "http {\n    keepalive_timeout 65s;\n}\n",
+	Run:  func(*Pass) error { return nil },
+}
+
+// Builtins returns the engine's own pseudo-rules (config errors and
+// suppression checks), for explain and SARIF rule lists.
+func Builtins() []*Analyzer {
+	return []*Analyzer{ConfigErrorRule, InvalidSuppression, UnusedSuppression}
+}
 
 const suppressPrefix = "ngxkeep:ignore"
 
@@ -252,7 +273,7 @@ func (s *suppressions) match(f *Finding) *suppression {
 			}
 		}
 	}
-	for _, sp := range s.byFile[f.Node.File] {
+	for _, sp := range s.byFile[f.Node.Directive.File] {
 		if sp.covers(f.Rule) {
 			return sp
 		}

@@ -158,7 +158,7 @@ func buildTopology(ins []*Instance, tiers []*Tier, hostOf func(*Proxy) string) *
 			}
 		}
 		for _, p := range in.Proxies() {
-			if p.Variable || p.Module == ModuleMemcached {
+			if (p.Variable && p.Upstream == nil) || p.Module == ModuleMemcached {
 				continue
 			}
 			ssl := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
@@ -363,11 +363,11 @@ func findVirtualServer(sock []listenRef, host string) *listenRef {
 // proxyHost returns the Host header value a proxy sends, "" when it depends
 // on the request. It mirrors how ngx_http_proxy_module evaluates
 // proxy_set_header Host (default $proxy_host).
-func proxyHost(p *Proxy, setting func(n *parser.Node, name string) parser.Setting) string {
+func proxyHost(p *Proxy, v parser.Version) string {
 	val := "$proxy_host"
 	prefix := p.Module.Prefix() + "_set_header"
 	if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-		s := setting(p.Node, prefix)
+		s := p.Node.Effective(prefix, v)
 		for _, n := range s.Nodes {
 			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "host") {
 				val = n.Args[1].Value

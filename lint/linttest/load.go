@@ -3,16 +3,14 @@ package linttest
 import (
 	"io/fs"
 
-	"github.com/ngxkeep/ngxkeep/lint/internal/miniparse"
 	"github.com/ngxkeep/ngxkeep/parser"
 )
 
-// load reads one instance. It uses the stopgap miniparse until package
-// parser's Load is committed.
+// load reads one instance from fsys.
 func load(fsys fs.FS, name string) (*parser.Config, *parser.Node, error) {
-	src, err := fs.ReadFile(fsys, name)
+	cfg, err := parser.Load(name, parser.Options{FS: fsys})
 	if err != nil {
 		return nil, nil, err
 	}
-	return miniparse.Parse(name, string(src))
+	return cfg, cfg.Tree(), nil
 }

@@ -1,0 +1,287 @@
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// TextOptions control the human-readable report.
+type TextOptions struct {
+	// Profile is the colour profile output is downsampled to:
+	// colorprofile.NoTTY for plain text, ANSI256 or TrueColor for colour.
+	// Decide it once (colorprofile.Detect honours NO_COLOR, CLICOLOR_FORCE
+	// and TERM=dumb); the report never queries the terminal.
+	Profile colorprofile.Profile
+	// Width wraps messages; 0 means 100.
+	Width int
+	// Command is the command line prefix suggested in hints ("ngxkeep
+	// lint box1.conf box2.conf"); empty means "ngxkeep lint".
+	Command string
+}
+
+// Styles are values; colours are fixed ones readable on dark and light
+// backgrounds.
+var (
+	stError   = lipgloss.NewStyle().Foreground(lipgloss.Color("#D7005F")).Bold(true)
+	stWarning = lipgloss.NewStyle().Foreground(lipgloss.Color("#D78700")).Bold(true)
+	stInfo    = lipgloss.NewStyle().Foreground(lipgloss.Color("#0087AF")).Bold(true)
+	stFile    = lipgloss.NewStyle().Bold(true).Underline(true)
+	stRule    = lipgloss.NewStyle().Bold(true)
+	stFaint   = lipgloss.NewStyle().Faint(true)
+	stFix     = lipgloss.NewStyle().Foreground(lipgloss.Color("#008700"))
+	stHeader  = lipgloss.NewStyle().Bold(true)
+)
+
+func sevStyle(s Severity) lipgloss.Style {
+	switch s {
+	case SeverityError:
+		return stError
+	case SeverityWarning:
+		return stWarning
+	}
+	return stInfo
+}
+
+// WriteText writes the report for people: a header naming the target
+// version (and what other versions would add), config errors, then the
+// findings grouped by file, each with its source line, a caret under the
+// exact range, the include chain, related positions and the fix.
+func WriteText(w io.Writer, r *Result, o TextOptions) error {
+	if o.Width <= 0 {
+		o.Width = 100
+	}
+	if o.Command == "" {
+		o.Command = "ngxkeep lint"
+	}
+	cw := &colorprofile.Writer{Forward: w, Profile: o.Profile}
+	var b bytes.Buffer
+	t := &textWriter{b: &b, r: r, o: o}
+	t.header()
+	t.errors()
+	t.findings()
+	t.summary()
+	_, err := cw.Write(b.Bytes())
+	return err
+}
+
+type textWriter struct {
+	b *bytes.Buffer
+	r *Result
+	o TextOptions
+}
+
+func (t *textWriter) p(format string, args ...any) { fmt.Fprintf(t.b, format, args...) }
+
+func (t *textWriter) header() {
+	n := len(t.r.Configs)
+	cfgs := strings.Join(t.r.Configs, ", ")
+	word := "config"
+	if n != 1 {
+		word = "configs"
+	}
+	t.p("%s %s\n", stHeader.Render("ngxkeep lint · target nginx "+t.r.Target.String()),
+		stFaint.Render(fmt.Sprintf("· %d %s: %s", n, word, cfgs)))
+	for _, d := range t.r.Others {
+		more := "finding"
+		if d.Count != 1 {
+			more = "findings"
+		}
+		dir := "older"
+		if d.Version.Compare(t.r.Target) > 0 {
+			dir = "newer"
+		}
+		t.p("%s\n", stFaint.Render(fmt.Sprintf("%d more %s with --nginx-version %s (%s nginx; rules %s): run %s --nginx-version %s",
+			d.Count, more, d.Version, dir, strings.Join(d.Rules, ", "), t.o.Command, d.Version)))
+	}
+	t.p("\n")
+}
+
+func (t *textWriter) errors() {
+	for _, e := range t.r.Errors {
+		sev := SeverityError
+		if e.Severity == SeverityWarning {
+			sev = SeverityWarning
+		}
+		label := "config error"
+		if sev == SeverityWarning {
+			label = "config warning"
+		}
+		t.p("%s %s %s\n", sevStyle(sev).Render(label), stRule.Render(fmt.Sprintf("%s:%d:%d:", e.File, e.Pos.Line, e.Pos.Col)), e.Message)
+		t.excerpt(e.File, e.Pos, e.End, sev)
+		t.chain(e.Chain)
+		t.p("\n")
+	}
+}
+
+func (t *textWriter) findings() {
+	file := "\x00"
+	for _, f := range t.r.Findings {
+		if f.File != file {
+			file = f.File
+			t.p("%s\n", stFile.Render(file))
+		}
+		t.p("  %s %s %s %s\n",
+			stFaint.Render(fmt.Sprintf("%d:%d", f.Pos.Line, f.Pos.Col)),
+			sevStyle(f.Severity).Render(f.Severity.String()),
+			stRule.Render(f.Rule),
+			stFaint.Render(f.Name))
+		for _, line := range wrap(f.Message, t.o.Width-4) {
+			t.p("    %s\n", line)
+		}
+		t.excerpt(f.File, f.Pos, f.End, f.Severity)
+		t.chain(f.Chain)
+		for _, rel := range f.Related {
+			t.p("    %s %s %s\n", stFaint.Render("related"), fmt.Sprintf("%s:%d:%d:", rel.File, rel.Pos.Line, rel.Pos.Col), rel.Message)
+		}
+		if f.Fix != nil {
+			t.p("    %s\n", stFix.Render("fix: "+f.Fix.Message+" (--diff shows it, --fix applies it)"))
+		}
+		t.p("\n")
+	}
+}
+
+func (t *textWriter) chain(c []parser.Link) {
+	if len(c) == 0 {
+		return
+	}
+	parts := make([]string, len(c))
+	for i, l := range c {
+		parts[i] = fmt.Sprintf("%s:%d", l.File, l.Line)
+	}
+	t.p("    %s %s\n", stFaint.Render("included from"), strings.Join(parts, " → "))
+}
+
+// excerpt prints the source line of pos with a caret line under [pos,end)
+// (to the end of the line when the range spans lines).
+func (t *textWriter) excerpt(file string, pos, end parser.Pos, sev Severity) {
+	src := t.r.Source(file)
+	if src == nil || !pos.IsValid() || pos.Offset > len(src.Src) {
+		return
+	}
+	ls := lineStart(src.Src, pos.Offset)
+	le := lineEnd(src.Src, pos.Offset)
+	line := strings.TrimRight(string(src.Src[ls:le]), "\r")
+	startCol := pos.Offset - ls
+	endCol := len(line)
+	if end.IsValid() && end.Offset >= pos.Offset && end.Offset-ls <= len(line) {
+		endCol = end.Offset - ls
+	}
+	if startCol > len(line) {
+		startCol = len(line)
+	}
+	expanded, prefixW := expandTabs(line, startCol)
+	_, rangeEndW := expandTabs(line, endCol)
+	width := rangeEndW - prefixW
+	if width < 1 {
+		width = 1
+	}
+	num := fmt.Sprintf("%d", pos.Line)
+	gutter := strings.Repeat(" ", len(num))
+	t.p("    %s %s %s\n", stFaint.Render(num), stFaint.Render("│"), expanded)
+	t.p("    %s %s %s%s\n", gutter, stFaint.Render("│"), strings.Repeat(" ", prefixW),
+		sevStyle(sev).Render(strings.Repeat("^", width)))
+}
+
+// expandTabs expands tabs to 4-column stops and returns the line and the
+// display width of its first n bytes.
+func expandTabs(line string, n int) (string, int) {
+	var b strings.Builder
+	w, wn := 0, 0
+	for i, r := range line {
+		if i == n {
+			wn = w
+		}
+		if r == '\t' {
+			k := 4 - w%4
+			b.WriteString(strings.Repeat(" ", k))
+			w += k
+			continue
+		}
+		b.WriteRune(r)
+		w += lipgloss.Width(string(r))
+	}
+	if n >= len(line) {
+		wn = w
+	}
+	return b.String(), wn
+}
+
+// wrap splits s into lines of at most width display cells, at spaces;
+// existing newlines are kept.
+func wrap(s string, width int) []string {
+	if width < 20 {
+		width = 20
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		words := strings.Fields(para)
+		if len(words) == 0 {
+			out = append(out, "")
+			continue
+		}
+		cur := words[0]
+		for _, w := range words[1:] {
+			if lipgloss.Width(cur)+1+lipgloss.Width(w) > width {
+				out = append(out, cur)
+				cur = w
+				continue
+			}
+			cur += " " + w
+		}
+		out = append(out, cur)
+	}
+	return out
+}
+
+func (t *textWriter) summary() {
+	counts := map[Severity]int{}
+	for _, f := range t.r.Findings {
+		counts[f.Severity]++
+	}
+	var parts []string
+	for _, s := range []Severity{SeverityError, SeverityWarning, SeverityInfo} {
+		if n := counts[s]; n > 0 {
+			word := s.String()
+			if n != 1 {
+				word += "s"
+			}
+			parts = append(parts, sevStyle(s).Render(fmt.Sprintf("%d %s", n, word)))
+		}
+	}
+	n := len(t.r.Findings)
+	switch n {
+	case 0:
+		t.p("no findings")
+	case 1:
+		t.p("1 finding (%s)", strings.Join(parts, ", "))
+	default:
+		t.p("%d findings (%s)", n, strings.Join(parts, ", "))
+	}
+	var extra []string
+	if ne := len(t.r.Errors); ne > 0 {
+		extra = append(extra, fmt.Sprintf("%d config %s", ne, plural(ne, "problem", "problems")))
+	}
+	if t.r.Suppressed > 0 {
+		extra = append(extra, fmt.Sprintf("%d suppressed", t.r.Suppressed))
+	}
+	if t.r.Baselined > 0 {
+		extra = append(extra, fmt.Sprintf("%d in baseline", t.r.Baselined))
+	}
+	if len(extra) > 0 {
+		t.p("; %s", strings.Join(extra, ", "))
+	}
+	t.p("\n")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
