@@ -40,7 +40,7 @@ func TestDiscardRules(t *testing.T) {
 	for _, buffering := range []bool{true, false} {
 		for _, tc := range cases {
 			b := newBackend(t, func(r backendReq) action { return action{resp: tc.resp} })
-			e := newEnv(t, []config.Upstream{ups("app", ka(1), b.addr())})
+			e := newEnv(t, []*config.Upstream{ups("app", ka(1), b.addr())})
 			cp := http11("http://app")
 			cp.Buffering = boolp(buffering)
 			p := e.proxy(cp)
@@ -68,7 +68,7 @@ func TestDiscardRules(t *testing.T) {
 
 func TestCloseDelimitedNeverCached(t *testing.T) {
 	b := newBackend(t, func(r backendReq) action { return action{resp: "HTTP/1.1 200 OK\r\n\r\nuntil close", close: true} })
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	res, rec := e.do(p, get("GET", "/"))
@@ -82,7 +82,7 @@ func TestCloseDelimitedNeverCached(t *testing.T) {
 
 func TestHTTP09Response(t *testing.T) {
 	b := newBackend(t, func(r backendReq) action { return action{resp: "plain bytes", close: true} })
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	res, rec := e.do(p, get("GET", "/"))
@@ -119,7 +119,7 @@ func TestStaleRace(t *testing.T) {
 	for _, reset := range []bool{false, true} {
 		for _, tc := range cases {
 			b := staleBackend(t, reset)
-			e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+			e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 			cp := http11("http://app")
 			cp.NextUpstream = tc.next
 			p := e.proxy(cp)
@@ -151,7 +151,7 @@ func TestStaleRetryDoesNotUseTries(t *testing.T) {
 	// Several stale cached connections in a row: a GET walks through all
 	// of them although proxy_next_upstream_tries is 1.
 	b := staleBackend(t, false)
-	e := newEnv(t, []config.Upstream{ups("app", ka(8), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(8), b.addr())})
 	cp := http11("http://app")
 	cp.NextUpstreamTries = 1
 	p := e.proxy(cp)
@@ -177,11 +177,11 @@ func TestStaleRetryDoesNotUseTries(t *testing.T) {
 func TestMaxFailsWithBackup(t *testing.T) {
 	primary := staleBackend(t, false)
 	backup := newBackend(t, okHandler("backup"))
-	u := config.Upstream{Name: "app", Keepalive: ka(4), Servers: []config.UpstreamServer{
+	u := &config.Upstream{Name: "app", Keepalive: ka(4), Servers: []config.UpstreamServer{
 		{Address: primary.addr(), MaxFails: intp(1)},
 		{Address: backup.addr(), Backup: true},
 	}}
-	e := newEnv(t, []config.Upstream{u})
+	e := newEnv(t, []*config.Upstream{u})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	if res, rec := e.do(p, get("GET", "/")); rec.body.String() != "ok" {
@@ -205,8 +205,8 @@ func TestMaxFailsWithBackup(t *testing.T) {
 
 func TestSinglePeerFailuresNotCounted(t *testing.T) {
 	b := staleBackend(t, false)
-	u := config.Upstream{Name: "app", Keepalive: ka(4), Servers: []config.UpstreamServer{{Address: b.addr(), MaxFails: intp(1)}}}
-	e := newEnv(t, []config.Upstream{u})
+	u := &config.Upstream{Name: "app", Keepalive: ka(4), Servers: []config.UpstreamServer{{Address: b.addr(), MaxFails: intp(1)}}}
+	e := newEnv(t, []*config.Upstream{u})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	e.do(p, get("GET", "/"))
@@ -224,8 +224,8 @@ func TestSinglePeerFailuresNotCounted(t *testing.T) {
 
 func TestNoLiveUpstreams(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
-	u := config.Upstream{Name: "app", Servers: []config.UpstreamServer{{Address: b.addr(), Down: true}, {Address: b.addr(), Down: true}}}
-	e := newEnv(t, []config.Upstream{u})
+	u := &config.Upstream{Name: "app", Servers: []config.UpstreamServer{{Address: b.addr(), Down: true}, {Address: b.addr(), Down: true}}}
+	e := newEnv(t, []*config.Upstream{u})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	res, _ := e.do(p, get("GET", "/"))
@@ -239,7 +239,7 @@ func TestConnectRefusedAndRetry(t *testing.T) {
 	dead := ln.Addr().String()
 	ln.Close()
 	good := newBackend(t, okHandler("good"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), dead, good.addr()), ups("deadonly", ka(4), dead)})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), dead, good.addr()), ups("deadonly", ka(4), dead)})
 	p := e.proxy(http11("http://app"))
 	pd := e.proxy(http11("http://deadonly"))
 	e.start()
@@ -260,7 +260,7 @@ func TestTimeouts(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	e := newEnv(t, []config.Upstream{ups("slow", ka(4), slow.addr())})
+	e := newEnv(t, []*config.Upstream{ups("slow", ka(4), slow.addr())})
 	cp := http11("http://slow")
 	cp.ReadTimeout = "50ms"
 	p := e.proxy(cp)
@@ -269,7 +269,7 @@ func TestTimeouts(t *testing.T) {
 		t.Fatalf("read timeout: %+v", res)
 	}
 
-	e2 := newEnv(t, []config.Upstream{ups("blackhole", nil, "127.0.0.1:9")}, Options{Dialer: blockDial})
+	e2 := newEnv(t, []*config.Upstream{ups("blackhole", nil, "127.0.0.1:9")}, Options{Dialer: blockDial})
 	cp2 := http11("http://blackhole")
 	cp2.ConnectTimeout = "50ms"
 	p2 := e2.proxy(cp2)
@@ -287,7 +287,7 @@ func TestNextUpstreamStatusAndTries(t *testing.T) {
 	}
 	b1, b2, b3 := mk(), mk(), mk()
 	u := ups("app", nil, b1.addr(), b2.addr(), b3.addr())
-	e := newEnv(t, []config.Upstream{u})
+	e := newEnv(t, []*config.Upstream{u})
 	cp := http11("http://app")
 	cp.NextUpstream = []string{"error", "timeout", "http_404"}
 	p := e.proxy(cp)
@@ -316,7 +316,7 @@ func TestMidBodyFailure(t *testing.T) {
 	b := newBackend(t, func(r backendReq) action {
 		return action{resp: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", close: true}
 	})
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	res, rec := e.do(p, get("GET", "/"))
@@ -339,7 +339,7 @@ func TestInvalidHeader(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 5000) + "\r\n\r\n",
 	} {
 		b := newBackend(t, func(r backendReq) action { return action{resp: resp, close: true} })
-		e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+		e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 		p := e.proxy(http11("http://app"))
 		e.start()
 		if res, _ := e.do(p, get("GET", "/")); res.Status != 502 || res.HeaderSent {
@@ -351,7 +351,7 @@ func TestInvalidHeader(t *testing.T) {
 func TestClientAbortCostsConnection(t *testing.T) {
 	big := strings.Repeat("z", 64<<10)
 	b := newBackend(t, okHandler(big))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	cp := http11("http://app")
 	cp.Buffering = boolp(false)
 	p := e.proxy(cp)
@@ -380,7 +380,7 @@ func TestUnbufferedEarlyAnswer(t *testing.T) {
 	_ = b
 	// the backend reads Content-Length bytes; use a raw backend that does not
 	raw := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nSEE")
-	e := newEnv(t, []config.Upstream{ups("app", ka(1), raw.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(1), raw.addr())})
 	cp := http11("http://app")
 	cp.RequestBuffering = boolp(false)
 	p := e.proxy(cp)

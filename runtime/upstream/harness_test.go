@@ -210,7 +210,7 @@ type env struct {
 	w   *Worker
 }
 
-func newEnv(t *testing.T, ups []config.Upstream, opts ...Options) *env {
+func newEnv(t *testing.T, ups []*config.Upstream, opts ...Options) *env {
 	t.Helper()
 	var o Options
 	if len(opts) > 0 {
@@ -259,8 +259,8 @@ func (e *env) do(p *Proxy, r *Request) (Result, *recorder) {
 	return res, rec
 }
 
-func ups(name string, ka *config.Keepalive, servers ...string) config.Upstream {
-	u := config.Upstream{Name: name, Keepalive: ka}
+func ups(name string, ka *config.Keepalive, servers ...string) *config.Upstream {
+	u := &config.Upstream{Name: name, Keepalive: ka}
 	for _, s := range servers {
 		u.Servers = append(u.Servers, config.UpstreamServer{Address: s})
 	}

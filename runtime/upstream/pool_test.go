@@ -10,7 +10,7 @@ import (
 
 func TestReuseRatio(t *testing.T) {
 	b := newBackend(t, okHandler("hello"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(16), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(16), b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	for i := 0; i < 100; i++ {
@@ -31,7 +31,7 @@ func TestReuseRatio(t *testing.T) {
 
 func TestNoKeepaliveWithoutCache(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
-	e := newEnv(t, []config.Upstream{ups("app", nil, b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", nil, b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	for i := 0; i < 3; i++ {
@@ -62,7 +62,7 @@ func TestImplicitUpstreamNeverPooled(t *testing.T) {
 
 func TestVariablePassNamingUpstreamUsesItsPool(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://$arg_t"))
 	e.start()
 	for i := 0; i < 5; i++ {
@@ -90,7 +90,7 @@ func TestLRUEviction(t *testing.T) {
 	}{{1, 10}, {10, 2}} {
 		b1 := newBackend(t, okHandler("1"))
 		b2 := newBackend(t, okHandler("2"))
-		e := newEnv(t, []config.Upstream{ups("app", ka(tc.keepalive), b1.addr(), b2.addr())})
+		e := newEnv(t, []*config.Upstream{ups("app", ka(tc.keepalive), b1.addr(), b2.addr())})
 		p := e.proxy(http11("http://app"))
 		e.start()
 		for i := 0; i < 10; i++ {
@@ -116,7 +116,7 @@ func TestMRUReuseOrder(t *testing.T) {
 	// Two concurrent-style connections to one peer: the most recently
 	// saved one is reused first.
 	b := newBackend(t, okHandler("x"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	w := e.start()
 	g := w.group(p.static)
@@ -155,7 +155,7 @@ func TestKeepaliveRequests(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
 	u := ups("app", ka(1), b.addr())
 	u.KeepaliveRequests = 3
-	e := newEnv(t, []config.Upstream{u})
+	e := newEnv(t, []*config.Upstream{u})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	var ids []int
@@ -183,7 +183,7 @@ func TestKeepaliveTimeoutAndTime(t *testing.T) {
 	u1.KeepaliveTimeout = "150ms"
 	u2 := ups("time", ka(1), b.addr())
 	u2.KeepaliveTime = "150ms"
-	e := newEnv(t, []config.Upstream{u1, u2})
+	e := newEnv(t, []*config.Upstream{u1, u2})
 	pIdle := e.proxy(http11("http://idle"))
 	pTime := e.proxy(http11("http://time"))
 	e.start()
@@ -225,7 +225,7 @@ func TestLocalCache(t *testing.T) {
 		b := newBackend(t, okHandler("x"))
 		k := ka(4)
 		k.Local = local
-		e := newEnv(t, []config.Upstream{ups("app", k, b.addr())})
+		e := newEnv(t, []*config.Upstream{ups("app", k, b.addr())})
 		pa := e.proxy(http11("http://app"))
 		pb := e.proxy(http11("http://app"))
 		e.start()
@@ -250,7 +250,7 @@ func TestLocalCache(t *testing.T) {
 
 func TestBackendClosesIdle(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	e.start()
 	e.do(p, get("GET", "/"))
@@ -265,7 +265,7 @@ func TestBackendClosesIdle(t *testing.T) {
 
 func TestShutdownClosesIdleAndStopsCaching(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
-	e := newEnv(t, []config.Upstream{ups("app", ka(4), b.addr())})
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
 	p := e.proxy(http11("http://app"))
 	w := e.start()
 	e.do(p, get("GET", "/"))

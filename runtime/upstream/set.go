@@ -85,7 +85,7 @@ type Set struct {
 }
 
 // NewSet compiles the upstream blocks of the model.
-func NewSet(ups []config.Upstream, opts Options) (*Set, error) {
+func NewSet(ups []*config.Upstream, opts Options) (*Set, error) {
 	s := &Set{byName: make(map[string]*Upstream), stats: newStats(), logger: opts.Logger, res: opts.Resolver, dial: opts.Dialer}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -98,7 +98,7 @@ func NewSet(ups []config.Upstream, opts Options) (*Set, error) {
 		s.dial = d.DialContext
 	}
 	for i := range ups {
-		u, err := s.compileUpstream(&ups[i])
+		u, err := s.compileUpstream(ups[i])
 		if err != nil {
 			return nil, err
 		}
