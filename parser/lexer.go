@@ -49,6 +49,7 @@ type lexer struct {
 	args     []Arg // words of the current statement, reused between statements
 	comments []*Comment
 	diag     func(pos Pos, msg string)
+	errors   int // diagnostics reported so far
 
 	// Trailing-comment attachment: a comment on the same line right after
 	// the ';' or '{' that ended trail becomes its Trailing comment.
@@ -61,7 +62,12 @@ type lexer struct {
 }
 
 func newLexer(f *File, text string, diag func(Pos, string)) *lexer {
-	return &lexer{src: f.Src, text: text, file: f, line: 1, diag: diag}
+	lx := &lexer{src: f.Src, text: text, file: f, line: 1}
+	lx.diag = func(pos Pos, msg string) {
+		lx.errors++
+		diag(pos, msg)
+	}
+	return lx
 }
 
 func (lx *lexer) pos(off int) Pos {

@@ -145,11 +145,15 @@ type pendingDiag struct {
 }
 
 func (l *loader) report(d Diagnostic, chain []*Directive) {
+	l.reportOrdered(d, chain, d.Pos.Offset)
+}
+
+func (l *loader) reportOrdered(d Diagnostic, chain []*Directive, offset int) {
 	order := make([]int, 0, len(chain)+1)
 	for _, c := range chain {
 		order = append(order, c.Pos.Offset)
 	}
-	order = append(order, d.Pos.Offset)
+	order = append(order, offset)
 	d.Chain = links(chain)
 	l.diags = append(l.diags, pendingDiag{d, order})
 }
@@ -178,7 +182,7 @@ func (l *loader) visit(fi *fileInfo, chain []*Directive) {
 	fi.chain = chain
 	l.cfg.Files = append(l.cfg.Files, fi.file)
 	for _, d := range parseFile(fi.file) {
-		l.report(d, chain)
+		l.reportOrdered(d.Diagnostic, chain, d.order)
 	}
 	collectIncludes(fi.file.Directives, &fi.includes)
 	for _, inc := range fi.includes {

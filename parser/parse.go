@@ -12,9 +12,10 @@ const maxDepth = 100
 type fileParser struct {
 	lx    *lexer
 	file  *File
-	diags []Diagnostic
+	diags []fileDiag
 
 	depth      int
+	malformed  bool // the current statement had a lexical error
 	tooDeep    bool // the nesting error was reported
 	eofSeen    bool // "unexpected end of file" was reported
 	leadFrom   int  // first comment not yet considered as a Leading comment
@@ -22,9 +23,17 @@ type fileParser struct {
 	argSlab    []Arg
 }
 
+// fileDiag is a problem found in one file, without include chain. order is
+// the offset it sorts by: a note about an unclosed "{" sorts with the end of
+// file that revealed it.
+type fileDiag struct {
+	Diagnostic
+	order int
+}
+
 // parseFile parses f.Src into f.Directives and f.Comments and returns the
-// problems found, without include chains.
-func parseFile(f *File) []Diagnostic {
+// problems found.
+func parseFile(f *File) []fileDiag {
 	text := string(f.Src)
 	p := &fileParser{file: f}
 	p.lx = newLexer(f, text, p.error)
@@ -48,10 +57,25 @@ func countDirectives(src []byte) int {
 }
 
 func (p *fileParser) error(pos Pos, msg string) {
+	p.errorOrdered(pos, msg, pos.Offset)
+}
+
+func (p *fileParser) errorOrdered(pos Pos, msg string, order int) {
 	if n := len(p.diags); n > 0 && p.diags[n-1].Pos == pos && p.diags[n-1].Message == msg {
 		return // one problem seen twice by the recovering lexer
 	}
-	p.diags = append(p.diags, Diagnostic{Severity: SeverityError, File: p.file.Name, Pos: pos, End: pos, Message: msg})
+	d := Diagnostic{Severity: SeverityError, File: p.file.Name, Pos: pos, End: pos, Message: msg}
+	p.diags = append(p.diags, fileDiag{d, order})
+}
+
+// unclosed reports the "{" of d that the end of file left open.
+func (p *fileParser) unclosed(d *Directive, eof Pos) {
+	if !p.eofSeen {
+		p.eofSeen = true
+		p.error(eof, `unexpected end of file, expecting "}"`)
+	}
+	p.errorOrdered(d.Block.Open, `"{" of "`+d.Name+`" is not closed by a "}"`, eof.Offset)
+	d.End = eof
 }
 
 // block reads directives until the "}" that closes open, or to the end of
@@ -59,8 +83,10 @@ func (p *fileParser) error(pos Pos, msg string) {
 func (p *fileParser) block(open *Directive) []*Directive {
 	var list []*Directive
 	for {
+		errs := p.lx.errors
 		t := p.lx.next()
 		args := p.lx.args
+		p.malformed = p.lx.errors != errs
 		switch t {
 		case termEOF:
 			if len(args) > 0 {
@@ -69,12 +95,7 @@ func (p *fileParser) block(open *Directive) []*Directive {
 				list = append(list, p.directive(args, p.lx.termPos))
 			}
 			if open != nil {
-				if !p.eofSeen {
-					p.eofSeen = true
-					p.error(p.lx.termPos, `unexpected end of file, expecting "}"`)
-				}
-				p.error(open.Block.Open, `"{" of "`+open.Name+`" is not closed by a "}"`)
-				open.End = p.lx.termPos
+				p.unclosed(open, p.lx.termPos)
 			}
 			return list
 		case termBlockEnd:
@@ -124,12 +145,7 @@ func (p *fileParser) body(d *Directive) {
 		d.Block.Opaque = true
 		d.Block.Raw = raw
 		if !ok {
-			if !p.eofSeen {
-				p.eofSeen = true
-				p.error(closePos, `unexpected end of file, expecting "}"`)
-			}
-			p.error(d.Block.Open, `"{" of "`+d.Name+`" is not closed by a "}"`)
-			d.End = closePos
+			p.unclosed(d, closePos)
 			return
 		}
 		d.Block.Close = closePos
@@ -194,6 +210,7 @@ func (p *fileParser) directive(words []Arg, end Pos) *Directive {
 	}
 	d.Pos = name.Pos
 	d.End = end
+	d.malformed = p.malformed
 	if n := len(words) - 1; n > 0 {
 		if len(p.argSlab) < n {
 			p.argSlab = make([]Arg, max(256, n))

@@ -100,6 +100,9 @@ func (b *treeBuilder) error(d *Directive, pos Pos, msg string, chain []*Directiv
 // allowed context, ";" or "{" as the directive needs, argument count.
 // Bodies of map, geo, types, split_clients and charset_map are data.
 func (b *treeBuilder) check(d *Directive, ctx Context, chain []*Directive) {
+	if d.malformed {
+		return
+	}
 	if ctx == CtxOpaque {
 		if d.Block != nil {
 			// the custom handlers of map, types, ... (ngx_conf_parse)
@@ -129,6 +132,12 @@ func (b *treeBuilder) check(d *Directive, ctx Context, chain []*Directive) {
 		b.error(d, d.Pos, fmt.Sprintf("directive %q has no opening \"{\"", d.Name), chain)
 	case !spec.Args.Allows(len(d.Args)):
 		b.error(d, d.Pos, fmt.Sprintf("invalid number of arguments in %q directive", d.Name), chain)
+	default:
+		if vc, ok := valueChecks[d.Name]; ok && vc.ctx&ctx != 0 {
+			if msg := vc.check(d); msg != "" {
+				b.error(d, d.Pos, msg, chain)
+			}
+		}
 	}
 }
 
