@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,13 +34,16 @@ func (x *exchange) tunnel() {
 		}
 	}
 	done := make(chan struct{})
+	var stop atomic.Bool
 	go func() {
 		defer close(done)
-		copyIdle(up.nc, cc, cc, x.p.readTO, x.p.sendTO)
+		copyIdle(up.nc, cc, cc, x.p.readTO, x.p.sendTO, &stop)
 		// either side finished: wake the other direction
+		stop.Store(true)
 		_ = up.nc.SetReadDeadline(time.Unix(1, 0))
 	}()
-	copyIdle(cc, up.br, up.nc, x.p.readTO, x.p.sendTO)
+	copyIdle(cc, up.br, up.nc, x.p.readTO, x.p.sendTO, &stop)
+	stop.Store(true)
 	_ = cc.SetReadDeadline(time.Unix(1, 0))
 	<-done
 	x.res.Complete = true
@@ -48,10 +52,13 @@ func (x *exchange) tunnel() {
 }
 
 // copyIdle copies src to dst with an idle timeout on each read.
-func copyIdle(dst net.Conn, src io.Reader, srcConn net.Conn, readTO, sendTO time.Duration) {
+func copyIdle(dst net.Conn, src io.Reader, srcConn net.Conn, readTO, sendTO time.Duration, stop *atomic.Bool) {
 	buf := make([]byte, 16<<10)
 	for {
 		_ = srcConn.SetReadDeadline(time.Now().Add(readTO))
+		if stop.Load() {
+			return
+		}
 		n, err := src.Read(buf)
 		if n > 0 {
 			_ = dst.SetWriteDeadline(time.Now().Add(sendTO))
