@@ -1,0 +1,623 @@
+package timeouts
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// Versions this package's rules depend on, besides the parser's.
+var (
+	v1_19_2  = parser.Version{Major: 1, Minor: 19, Patch: 2}  // drain when < 1/16 free
+	v1_19_7  = parser.Version{Major: 1, Minor: 19, Patch: 7}  // h2 uses keepalive_*
+	v1_21_6  = parser.Version{Major: 1, Minor: 21, Patch: 6}  // close during shutdown
+	v1_27_3  = parser.Version{Major: 1, Minor: 27, Patch: 3}  // upstream server resolve
+	v1_29_4  = parser.Version{Major: 1, Minor: 29, Patch: 4}  // proxy_http_version 2
+	v1_25_0  = parser.Version{Major: 1, Minor: 25, Patch: 0}  // listen quic
+	v1_15_3  = parser.V1_15_3                                 // upstream keepalive_timeout
+	v1_19_10 = parser.V1_19_10                                // keepalive_time
+)
+
+// raceMargin is how close two idle timeouts must be to count as equal
+// (TO03): nginx timers have millisecond resolution but the two sides start
+// theirs at different moments (the backend when it finishes writing, the
+// frontend when it finishes reading), so a difference within a second is a
+// coin toss.
+const raceMargin = time.Second
+
+// value is the effective value of a directive at one place.
+type value struct {
+	args []string
+	// node is the directive the value comes from; nil for nginx's default.
+	node *parser.Node
+}
+
+func (v value) explicit() bool { return v.node != nil }
+
+func (v value) first() string {
+	if len(v.args) == 0 {
+		return ""
+	}
+	return v.args[0]
+}
+
+// set reports whether the directive has a value at all (explicit or a
+// default that exists in the target version).
+func (v value) set() bool { return len(v.args) > 0 }
+
+// inUpstream reports whether n is an upstream{} block or a directive in one.
+func inUpstream(n *parser.Node) bool {
+	if n == nil || n.Directive == nil {
+		return false
+	}
+	if n.Name == "upstream" && n.Block != nil {
+		return true
+	}
+	return n.Ctx&parser.CtxUpstream != 0
+}
+
+// effective returns the value nginx uses for name at n (a block, or a
+// directive whose block is then used). When neither the config nor the
+// engine knows a value, the target version's default from defaultArgs is
+// used, so the rules work the same while the parser's default table grows.
+func effective(pass *lint.Pass, n *parser.Node, name string) value {
+	s := pass.Effective(n, name)
+	if s.Node != nil {
+		return value{args: s.Args, node: s.Node}
+	}
+	if s.Default && len(s.Args) > 0 {
+		return value{args: s.Args}
+	}
+	return value{args: defaultArgs(name, inUpstream(n), pass.Target)}
+}
+
+// defaultArgs are nginx's defaults for the directives these rules read,
+// for target v. upstream selects the upstream{} directive of that name
+// (ngx_http_upstream_keepalive_module) over the core one.
+func defaultArgs(name string, upstream bool, v parser.Version) []string {
+	if upstream {
+		switch name {
+		case "keepalive_timeout":
+			if v.Before(v1_15_3) {
+				return nil
+			}
+			return []string{"60s"}
+		case "keepalive_requests":
+			switch {
+			case v.Before(v1_15_3):
+				return nil
+			case v.Before(v1_19_10):
+				return []string{"100"}
+			}
+			return []string{"1000"}
+		case "keepalive_time":
+			if v.Before(v1_19_10) {
+				return nil
+			}
+			return []string{"1h"}
+		}
+		return nil
+	}
+	if prefix, suffix, ok := strings.Cut(name, "_"); ok {
+		switch prefix {
+		case "proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached":
+			switch suffix {
+			case "read_timeout", "send_timeout", "connect_timeout":
+				return []string{"60s"}
+			}
+		}
+	}
+	switch name {
+	case "keepalive_timeout":
+		return []string{"75s"}
+	case "keepalive_requests":
+		if v.Before(v1_19_10) {
+			return []string{"100"}
+		}
+		return []string{"1000"}
+	case "keepalive_time":
+		if v.Before(v1_19_10) {
+			return nil
+		}
+		return []string{"1h"}
+	case "keepalive_min_timeout":
+		if v.Before(parser.V1_27_4) {
+			return nil
+		}
+		return []string{"0"}
+	case "keepalive_disable":
+		return []string{"msie6"}
+	case "lingering_close":
+		return []string{"on"}
+	case "lingering_time":
+		return []string{"30s"}
+	case "lingering_timeout":
+		return []string{"5s"}
+	case "client_max_body_size":
+		return []string{"1m"}
+	case "client_header_timeout", "client_body_timeout", "send_timeout":
+		return []string{"60s"}
+	case "worker_connections":
+		return []string{"512"}
+	case "worker_processes":
+		return []string{"1"}
+	}
+	return nil
+}
+
+// msec parses an nginx time in milliseconds resolution (ngx_parse_time
+// with is_sec = 0, as keepalive_timeout's first argument).
+func msec(s string) (time.Duration, bool) {
+	d, err := parser.ParseTime(s)
+	return d, err == nil
+}
+
+// secs parses an nginx time in seconds resolution (ngx_parse_time with
+// is_sec = 1, as keepalive_timeout's second argument).
+func secs(s string) (time.Duration, bool) {
+	d, err := parser.ParseTimeSec(s)
+	return d, err == nil
+}
+
+// count parses a non-negative integer argument.
+func count(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// human formats a duration the way an nginx config would write it:
+// seconds below an hour ("60s", "90s"), hours or days when exact.
+func human(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+}
+
+// describe names a value for a message: `keepalive_timeout 30s` when the
+// config sets it, `keepalive_timeout 75s (default)` otherwise.
+func describe(name string, v value) string {
+	s := name + " " + strings.Join(v.args, " ")
+	if !v.explicit() {
+		s += " (default)"
+	}
+	return s
+}
+
+// where is "file:line" of a node, with the instance's display name.
+func where(pass *lint.Pass, n *parser.Node) string {
+	if n == nil || n.Directive == nil {
+		return ""
+	}
+	in := pass.InstanceOf(n)
+	name := n.Directive.File.Name
+	if in != nil {
+		name = in.DisplayName(n.Directive.File)
+	}
+	return fmt.Sprintf("%s:%d", name, n.Pos.Line)
+}
+
+// instName is the config name of an instance for messages.
+func instName(in *lint.Instance) string {
+	if in == nil {
+		return "?"
+	}
+	return in.Path
+}
+
+// ---- client side ---------------------------------------------------------
+
+// clientCtx are the contexts of the core (client-side) keepalive_*
+// directives.
+const clientCtx = parser.CtxHTTP | parser.CtxServer | parser.CtxLocation
+
+// locationsOf returns every location of a server block, nested ones
+// included, in tree order.
+func locationsOf(srv *parser.Node) []*parser.Node {
+	var out []*parser.Node
+	var walk func(n *parser.Node)
+	walk = func(n *parser.Node) {
+		for _, c := range n.Children {
+			if c.Name == "location" && c.Block != nil {
+				out = append(out, c)
+				walk(c)
+			}
+		}
+	}
+	walk(srv)
+	return out
+}
+
+// idleTimer is a client keepalive_timeout that can govern idle connections
+// of a server: the server's own value or that of one of its locations (the
+// idle timer nginx arms after a response is the one of the location that
+// served it, ngx_http_set_keepalive).
+type idleTimer struct {
+	d      time.Duration
+	v      value
+	server *parser.Node // the server block
+	level  *parser.Node // the server or location the value applies to
+}
+
+// anchor is where a finding about this timer goes: the directive, or,
+// when the default applies, the http block (where one keepalive_timeout
+// fixes every server that has none), else the server block.
+func (t idleTimer) anchor() *parser.Node {
+	if t.v.node != nil {
+		return t.v.node
+	}
+	if h := lint.Enclosing(t.server, "http"); h != nil {
+		return h
+	}
+	return t.server
+}
+
+// safeAbove suggests an idle timeout safely above a peer's: a tenth more,
+// at least 5s more, rounded up to 5s.
+func safeAbove(peer time.Duration) time.Duration {
+	m := peer / 10
+	if m < 5*time.Second {
+		m = 5 * time.Second
+	}
+	d := peer + m
+	if r := d % (5 * time.Second); r != 0 {
+		d += 5*time.Second - r
+	}
+	return d
+}
+
+// serverIdle returns the shortest non-zero idle timeout among server srv
+// and its locations; ok is false when keep-alive is off everywhere.
+func serverIdle(pass *lint.Pass, srv *parser.Node) (idleTimer, bool) {
+	best := idleTimer{d: -1}
+	consider := func(level *parser.Node) {
+		v := effective(pass, level, "keepalive_timeout")
+		d, ok := msec(v.first())
+		if !ok || d == 0 {
+			return
+		}
+		if best.d < 0 || d < best.d {
+			best = idleTimer{d: d, v: v, server: srv, level: level}
+		}
+	}
+	consider(srv)
+	for _, l := range locationsOf(srv) {
+		consider(l)
+	}
+	return best, best.d > 0
+}
+
+// ---- upstream pools ------------------------------------------------------
+
+// pool is the per-worker keep-alive cache nginx builds for an upstream.
+type pool struct {
+	u        *lint.Upstream
+	size     int
+	implicit bool // the "keepalive 32 local" default of 1.29.7+
+}
+
+// poolOf returns the cache nginx builds for u at target v
+// (ngx_http_upstream_init_keepalive; from 1.29.7
+// ngx_http_upstream_keepalive_init_main_conf): an explicit keepalive N > 0,
+// or any upstream{} block without "keepalive" from 1.29.7 on. Before 1.29.7
+// a balancer directive placed after keepalive replaces it (KA07): no cache.
+func poolOf(v parser.Version, u *lint.Upstream) (pool, bool) {
+	if u == nil {
+		return pool{}, false
+	}
+	if u.Keepalive == nil {
+		if v.AtLeast(parser.V1_29_7) {
+			return pool{u: u, size: 32, implicit: true}, true
+		}
+		return pool{}, false
+	}
+	n, err := strconv.Atoi(lint.ArgValue(u.Keepalive, 0))
+	if err != nil || n <= 0 {
+		return pool{}, false
+	}
+	if v.Before(parser.V1_29_7) && u.Balancer != nil && before(u.Keepalive, u.Balancer) {
+		switch u.Balancer.Name {
+		case "hash", "ip_hash", "least_conn", "random":
+			return pool{}, false
+		}
+	}
+	return pool{u: u, size: n}, true
+}
+
+// before reports whether a precedes b among their parent's children.
+func before(a, b *parser.Node) bool {
+	if a.Parent != b.Parent || a.Parent == nil {
+		return false
+	}
+	for _, c := range a.Parent.Children {
+		switch c {
+		case a:
+			return true
+		case b:
+			return false
+		}
+	}
+	return false
+}
+
+// reuses reports whether responses to proxy p's requests can leave the
+// upstream connection reusable (the protocol side of
+// ngx_http_upstream_free_keepalive_peer): HTTP/1.1 and no constant
+// "close" for proxy_pass, fastcgi_keep_conn for FastCGI; gRPC and
+// memcached always; SCGI and uwsgi never.
+func reuses(pass *lint.Pass, p *lint.Proxy) bool {
+	switch p.Module {
+	case lint.ModuleGRPC, lint.ModuleMemcached:
+		return true
+	case lint.ModuleFastCGI:
+		return strings.EqualFold(effective(pass, p.Node, "fastcgi_keep_conn").first(), "on")
+	case lint.ModuleProxy:
+		hv := effective(pass, p.Node, "proxy_http_version").first()
+		if hv == "" {
+			if pass.Target.Before(parser.V1_29_7) {
+				hv = "1.0"
+			} else {
+				hv = "1.1"
+			}
+		}
+		if hv == "1.0" {
+			return false
+		}
+		s := pass.Effective(p.Node, "proxy_set_header")
+		conn, set := "", false
+		for _, n := range s.Nodes {
+			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
+				conn, set = n.Args[1].Value, true
+			}
+		}
+		if !set {
+			// $proxy_internal_connection: "close" before 1.29.7.
+			return pass.Target.AtLeast(parser.V1_29_7)
+		}
+		if strings.Contains(conn, "$") {
+			return true
+		}
+		return !strings.Contains(strings.ToLower(conn), "close")
+	}
+	return false
+}
+
+// activePool returns the pool of u when at least one location sends
+// requests through it in a way that lets connections be reused, so that
+// idle cached connections really exist.
+func activePool(pass *lint.Pass, u *lint.Upstream) (pool, bool) {
+	pl, ok := poolOf(pass.Target, u)
+	if !ok {
+		return pool{}, false
+	}
+	for _, p := range u.Users {
+		if !p.Variable && reuses(pass, p) {
+			return pl, true
+		}
+	}
+	return pool{}, false
+}
+
+// poolIdle is the idle timeout of a pool's cached connections.
+type poolIdle struct {
+	d time.Duration
+	// unlimited is true before 1.15.3: cached connections had no idle
+	// timer on nginx's side.
+	unlimited bool
+	v         value
+}
+
+// poolTimeout returns the idle timeout of u's cached connections
+// (upstream keepalive_timeout, default 60s, 1.15.3+).
+func poolTimeout(pass *lint.Pass, u *lint.Upstream) poolIdle {
+	if pass.Target.Before(v1_15_3) {
+		return poolIdle{unlimited: true}
+	}
+	v := effective(pass, u.Node, "keepalive_timeout")
+	d, ok := msec(v.first())
+	if !ok {
+		d = 60 * time.Second
+	}
+	return poolIdle{d: d, v: v}
+}
+
+func (pi poolIdle) String() string {
+	if pi.unlimited {
+		return "without an idle limit (upstream keepalive_timeout appeared in 1.15.3)"
+	}
+	if pi.v.explicit() {
+		return "for up to " + pi.v.first() + " (keepalive_timeout " + pi.v.first() + ")"
+	}
+	return "for up to " + human(pi.d) + " (upstream keepalive_timeout default)"
+}
+
+// poolAnchor is the node a finding about u's idle timeout goes on: its
+// keepalive_timeout, else its keepalive directive, else the block.
+func poolAnchor(pass *lint.Pass, u *lint.Upstream) *parser.Node {
+	if pass.Target.AtLeast(v1_15_3) {
+		if v := effective(pass, u.Node, "keepalive_timeout"); v.explicit() {
+			return v.node
+		}
+	}
+	if u.Keepalive != nil {
+		return u.Keepalive
+	}
+	return u.Node
+}
+
+// reportAt reports at n: at its first argument when n is a value
+// directive (a time or a count, the argument at fault), else at the whole
+// directive or the block's head.
+func reportAt(pass *lint.Pass, n *parser.Node, format string, args ...any) *lint.Finding {
+	if n.Block == nil && len(n.Args) > 0 && valueDirective(n.Name) {
+		return pass.ReportArg(n, 0, format, args...)
+	}
+	return pass.Reportf(n, format, args...)
+}
+
+// valueDirective reports whether the first argument of name is the value
+// a finding is about.
+func valueDirective(name string) bool {
+	switch name {
+	case "keepalive_timeout", "keepalive_requests", "keepalive_time":
+		return true
+	}
+	return strings.HasSuffix(name, "_timeout")
+}
+
+// poolDesc describes a pool for related positions and messages.
+func poolDesc(pl pool) string {
+	if pl.implicit {
+		return fmt.Sprintf("upstream %s caches up to 32 idle connections per worker (keepalive 32 local, the default since 1.29.7)", pl.u.Name)
+	}
+	return fmt.Sprintf("upstream %s caches up to %d idle connections per worker (keepalive %d)", pl.u.Name, pl.size, pl.size)
+}
+
+// poolNode is the directive that creates a pool (keepalive, or the block).
+func poolNode(pl pool) *parser.Node {
+	if pl.u.Keepalive != nil {
+		return pl.u.Keepalive
+	}
+	return pl.u.Node
+}
+
+// ---- topology ------------------------------------------------------------
+
+// linkServers returns the backend server blocks a link's requests can
+// reach: the one nginx picks for the Host header, or every candidate on
+// the socket when the Host is not known.
+func linkServers(l *lint.Link) []*lint.Server {
+	if l.To == nil || l.Server == nil {
+		return nil
+	}
+	if l.Resolved || len(l.Candidates) <= 1 {
+		return []*lint.Server{l.Server}
+	}
+	return l.Candidates
+}
+
+// upstreamLinks returns the links of in's upstream u.
+func upstreamLinks(pass *lint.Pass, in *lint.Instance, u *lint.Upstream) []*lint.Link {
+	if pass.Topology == nil {
+		return nil
+	}
+	var out []*lint.Link
+	for _, l := range pass.Topology.LinksFrom(in) {
+		if l.Upstream == u {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// frontPool is a pooling frontend upstream whose connections reach a
+// backend server block.
+type frontPool struct {
+	pool pool
+	link *lint.Link
+}
+
+// poolsInto returns the active pools of other (or the same) instances
+// whose connections reach server srv of in, one per upstream.
+func poolsInto(pass *lint.Pass, in *lint.Instance, srv *parser.Node) []frontPool {
+	if pass.Topology == nil {
+		return nil
+	}
+	var out []frontPool
+	seen := map[*lint.Upstream]bool{}
+	for _, l := range pass.Topology.LinksTo(in) {
+		if l.Upstream == nil || seen[l.Upstream] {
+			continue
+		}
+		reach := false
+		for _, s := range linkServers(l) {
+			if s.Node == srv {
+				reach = true
+			}
+		}
+		if !reach {
+			continue
+		}
+		pl, ok := activePool(pass, l.Upstream)
+		if !ok {
+			continue
+		}
+		seen[l.Upstream] = true
+		out = append(out, frontPool{pool: pl, link: l})
+	}
+	return out
+}
+
+// serversUsing returns the server blocks of in whose effective value of
+// name (at server level) comes from node n: n's own server, or every
+// server that inherits an http-level directive.
+func serversUsing(pass *lint.Pass, in *lint.Instance, n *parser.Node) []*lint.Server {
+	var out []*lint.Server
+	for _, s := range in.Servers() {
+		if isAncestor(s.Node, n) {
+			out = append(out, s)
+			continue
+		}
+		if n.Ctx&parser.CtxHTTP != 0 && effective(pass, s.Node, n.Name).node == n {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isAncestor reports whether a is n or one of n's ancestors.
+func isAncestor(a, n *parser.Node) bool {
+	for p := n; p != nil; p = p.Parent {
+		if p == a {
+			return true
+		}
+	}
+	return false
+}
+
+// addTierRelated adds a declared tier's position to a finding.
+func addTierRelated(f *lint.Finding, t *lint.Tier, format string, args ...any) {
+	if t == nil || t.File == "" {
+		return
+	}
+	f.Related = append(f.Related, lint.Related{File: t.File, Pos: t.Pos, End: t.Pos, Message: fmt.Sprintf(format, args...)})
+}
+
+// safeTimeout suggests a pool idle timeout safely below a peer's idle
+// timeout: a fifth less, at least a second less, whole seconds.
+func safeTimeout(peer time.Duration) time.Duration {
+	m := peer / 5
+	if m < time.Second {
+		m = time.Second
+	}
+	d := (peer - m).Truncate(time.Second)
+	if d < time.Second {
+		if peer > 200*time.Millisecond {
+			return (peer / 2).Truncate(100 * time.Millisecond)
+		}
+		return peer / 2
+	}
+	return d
+}
+
+// sortedKeys returns map keys in order, for deterministic reports.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
