@@ -13,14 +13,14 @@ import (
 
 // Versions this package's rules depend on, besides the parser's.
 var (
-	v1_19_2  = parser.Version{Major: 1, Minor: 19, Patch: 2}  // drain when < 1/16 free
-	v1_19_7  = parser.Version{Major: 1, Minor: 19, Patch: 7}  // h2 uses keepalive_*
-	v1_21_6  = parser.Version{Major: 1, Minor: 21, Patch: 6}  // close during shutdown
-	v1_27_3  = parser.Version{Major: 1, Minor: 27, Patch: 3}  // upstream server resolve
-	v1_29_4  = parser.Version{Major: 1, Minor: 29, Patch: 4}  // proxy_http_version 2
-	v1_25_0  = parser.Version{Major: 1, Minor: 25, Patch: 0}  // listen quic
-	v1_15_3  = parser.V1_15_3                                 // upstream keepalive_timeout
-	v1_19_10 = parser.V1_19_10                                // keepalive_time
+	v1_19_2  = parser.Version{Major: 1, Minor: 19, Patch: 2} // drain when < 1/16 free
+	v1_19_7  = parser.Version{Major: 1, Minor: 19, Patch: 7} // h2 uses keepalive_*
+	v1_21_6  = parser.Version{Major: 1, Minor: 21, Patch: 6} // close during shutdown
+	v1_27_3  = parser.Version{Major: 1, Minor: 27, Patch: 3} // upstream server resolve
+	v1_29_4  = parser.Version{Major: 1, Minor: 29, Patch: 4} // proxy_http_version 2
+	v1_25_0  = parser.Version{Major: 1, Minor: 25, Patch: 0} // listen quic
+	v1_15_3  = parser.V1_15_3                                // upstream keepalive_timeout
+	v1_19_10 = parser.V1_19_10                               // keepalive_time
 )
 
 // raceMargin is how close two idle timeouts must be to count as equal
