@@ -120,10 +120,9 @@ type PeerSnapshot struct {
 
 // UpstreamSnapshot groups the peers of one upstream with totals.
 type UpstreamSnapshot struct {
-	Name   string           `json:"name"`
-	Totals PeerSnapshot     `json:"totals"`
-	Peers  []PeerSnapshot   `json:"peers"`
-	Closed map[string]int64 `json:"-"`
+	Name   string         `json:"name"`
+	Totals PeerSnapshot   `json:"totals"`
+	Peers  []PeerSnapshot `json:"peers"`
 }
 
 // Snapshot copies all counters, sorted by upstream and peer name.
