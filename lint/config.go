@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -583,4 +582,23 @@ func analyzerOptions(a *Analyzer, rc *RuleConfig, _ *Config) (map[string]any, er
 	return out, nil
 }
 
-var _ = time.Second
+// Disable turns off the named rules (IDs or names) in addition to the
+// config file's disable list.
+func (c *Config) Disable(names []string, analyzers []*Analyzer) error {
+	all := append(slices.Clone(analyzers), Builtins()...)
+	if c.disable == nil {
+		c.disable = map[string]bool{}
+	}
+	for _, n := range names {
+		a, err := resolveRule(n, all)
+		if err != nil {
+			return err
+		}
+		c.disable[a.ID] = true
+	}
+	return nil
+}
+
+// DidYouMean returns ` Did you mean "x"?` for the candidate closest to s
+// within a small edit distance, or "".
+func DidYouMean(s string, cands []string) string { return didYouMean(s, cands) }
