@@ -14,4 +14,7 @@ var Analyzers = []*lint.Analyzer{
 	KA01,
 	KA02,
 	KA03,
+	KA04,
+	KA05,
+	KA06,
 }
