@@ -1,0 +1,369 @@
+package failures
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// value is the effective value of one directive at one place: its arguments
+// and the directive they come from (nil for nginx's default).
+type value struct {
+	args []string
+	node *parser.Node
+	// nodes are all directives of the level whose list applies (array
+	// directives such as proxy_set_header).
+	nodes []*parser.Node
+	// values holds one argument list per directive making up the value
+	// (several for bitmask directives such as proxy_next_upstream).
+	values [][]string
+}
+
+func (v value) explicit() bool { return v.node != nil }
+
+func (v value) first() string {
+	if len(v.args) == 0 {
+		return ""
+	}
+	return v.args[0]
+}
+
+// effective returns the value nginx uses for name at n, filling in the
+// target version's default when neither the config nor the engine has one.
+func effective(pass *lint.Pass, n *parser.Node, name string) value {
+	s := pass.Effective(n, name)
+	if s.Node != nil {
+		return value{args: s.Args, node: s.Node, nodes: s.Nodes, values: s.Values}
+	}
+	if s.Default && len(s.Args) > 0 {
+		return value{args: s.Args, values: s.Values}
+	}
+	return value{args: defaultArgs(name, pass.Target)}
+}
+
+// defaultArgs are nginx's defaults for the directives these rules read.
+func defaultArgs(name string, v parser.Version) []string {
+	_, suffix, ok := strings.Cut(name, "_")
+	if ok && isModulePrefix(name[:len(name)-len(suffix)-1]) {
+		switch suffix {
+		case "next_upstream":
+			return []string{"error", "timeout"}
+		case "next_upstream_tries", "next_upstream_timeout":
+			return []string{"0"}
+		case "connect_timeout", "read_timeout", "send_timeout":
+			return []string{"60s"}
+		case "request_buffering", "buffering":
+			return []string{"on"}
+		case "keep_conn":
+			return []string{"off"}
+		case "http_version":
+			if v.Before(parser.V1_29_7) {
+				return []string{"1.0"}
+			}
+			return []string{"1.1"}
+		}
+	}
+	switch name {
+	case "keepalive_timeout":
+		return []string{"75s"}
+	case "keepalive_requests":
+		if v.Before(parser.V1_19_10) {
+			return []string{"100"}
+		}
+		return []string{"1000"}
+	case "keepalive_time":
+		return []string{"1h"}
+	case "lingering_close":
+		return []string{"on"}
+	case "reset_timedout_connection":
+		return []string{"off"}
+	}
+	return nil
+}
+
+func isModulePrefix(s string) bool {
+	switch s {
+	case "proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached":
+		return true
+	}
+	return false
+}
+
+// msec parses an nginx time argument; ok is false when it does not parse.
+func msec(s string) (time.Duration, bool) {
+	d, err := parser.ParseTime(s)
+	return d, err == nil
+}
+
+// flags is a parsed *_next_upstream value.
+type flags map[string]bool
+
+func nextUpstream(v value) flags {
+	f := flags{}
+	lists := v.values
+	if len(lists) == 0 {
+		lists = [][]string{v.args}
+	}
+	for _, l := range lists {
+		for _, a := range l {
+			f[strings.ToLower(a)] = true
+		}
+	}
+	return f
+}
+
+// retries reports whether the value lets nginx try another server at all.
+func (f flags) retries() bool { return !f["off"] && len(f) > 0 }
+
+// pool describes the per-worker keep-alive cache of an upstream block.
+type pool struct {
+	size     int
+	local    bool
+	implicit bool // the 1.29.7+ default "keepalive 32 local"
+}
+
+// poolOf returns the cache nginx builds for u at the target version
+// (ngx_http_upstream_init_keepalive; from 1.29.7
+// ngx_http_upstream_keepalive_init_main_conf).
+func poolOf(target parser.Version, u *lint.Upstream) (pool, bool) {
+	if u == nil {
+		return pool{}, false
+	}
+	if u.Keepalive == nil {
+		if target.AtLeast(parser.V1_29_7) {
+			return pool{size: 32, local: true, implicit: true}, true
+		}
+		return pool{}, false
+	}
+	n, err := strconv.Atoi(lint.ArgValue(u.Keepalive, 0))
+	if err != nil || n <= 0 {
+		return pool{}, false
+	}
+	if target.Before(parser.V1_29_7) && u.Balancer != nil && replacesInit(u.Balancer.Name) &&
+		before(u.Keepalive, u.Balancer) {
+		// The balancer registered after keepalive replaced its
+		// init_upstream: no cache at all (KA07).
+		return pool{}, false
+	}
+	return pool{size: n, local: lint.ArgValue(u.Keepalive, 1) == "local"}, true
+}
+
+func replacesInit(balancer string) bool {
+	switch balancer {
+	case "hash", "ip_hash", "least_conn", "random":
+		return true
+	}
+	return false
+}
+
+// before reports whether a precedes b among their parent's children.
+func before(a, b *parser.Node) bool {
+	if a.Parent != b.Parent || a.Parent == nil {
+		return false
+	}
+	for _, c := range a.Parent.Children {
+		switch c {
+		case a:
+			return true
+		case b:
+			return false
+		}
+	}
+	return false
+}
+
+// reuses reports whether connections released by proxy p can go back into
+// a cache: the protocol must allow it (ngx_http_proxy_process_header sets
+// u->keepalive only for HTTP/1.1 responses, and a backend honours the
+// Connection header nginx sends).
+func reuses(pass *lint.Pass, p *lint.Proxy) bool {
+	switch p.Module {
+	case lint.ModuleGRPC, lint.ModuleMemcached:
+		return true
+	case lint.ModuleFastCGI:
+		return strings.EqualFold(effective(pass, p.Node, "fastcgi_keep_conn").first(), "on")
+	case lint.ModuleProxy:
+		if effective(pass, p.Node, "proxy_http_version").first() == "1.0" {
+			return false
+		}
+		conn, set := connectionHeader(pass, p)
+		if !set {
+			// proxy_internal_connection: "close" before 1.29.7, nothing after.
+			return pass.Target.AtLeast(parser.V1_29_7)
+		}
+		if strings.Contains(conn, "$") {
+			return true // decided per request (KA04 looks at maps)
+		}
+		return !strings.Contains(strings.ToLower(conn), "close")
+	}
+	return false
+}
+
+// connectionHeader returns the Connection value proxy p sends, and whether
+// proxy_set_header sets one.
+func connectionHeader(pass *lint.Pass, p *lint.Proxy) (string, bool) {
+	v := pass.Effective(p.Node, "proxy_set_header")
+	val, set := "", false
+	for _, n := range v.Nodes {
+		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
+			val, set = n.Args[1].Value, true
+		}
+	}
+	return val, set
+}
+
+// pooledProxy returns the pool proxy p's requests use, when they use one
+// and the protocol lets connections return to it.
+func pooledProxy(pass *lint.Pass, p *lint.Proxy) (pool, bool) {
+	if p.Upstream == nil || p.Variable {
+		return pool{}, false
+	}
+	pl, ok := poolOf(pass.Target, p.Upstream)
+	if !ok || !reuses(pass, p) {
+		return pool{}, false
+	}
+	return pl, true
+}
+
+// peerCount counts the addresses of an upstream block the way
+// ngx_http_upstream_init_round_robin does (primary plus backup). exact is
+// false when a server is a host name, whose address count is known only
+// at startup. live counts the addresses not marked down (the tries).
+func peerCount(u *lint.Upstream) (n, live int, exact bool) {
+	exact = true
+	for _, s := range u.Servers {
+		n++
+		if _, down := s.Params["down"]; !down {
+			live++
+		}
+		if s.AddrErr != nil || isHostName(s.Addr) {
+			exact = false
+		}
+		if _, ok := s.Params["resolve"]; ok {
+			exact = false
+		}
+	}
+	return n, live, exact
+}
+
+func isHostName(a lint.Addr) bool {
+	if a.IsUnix() {
+		return false
+	}
+	for _, c := range a.Host {
+		if c == ':' {
+			return false // IPv6
+		}
+		if (c < '0' || c > '9') && c != '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// locLabel names the location of a proxy for messages: "location /api/".
+func locLabel(p *lint.Proxy) string {
+	if p.Location == nil {
+		return "server"
+	}
+	var parts []string
+	for _, a := range p.Location.Args {
+		parts = append(parts, a.Value)
+	}
+	return "location " + strings.Join(parts, " ")
+}
+
+// locList renders up to three location labels and a count of the rest.
+func locList(ps []*lint.Proxy) string {
+	seen := map[string]bool{}
+	var labels []string
+	for _, p := range ps {
+		l := locLabel(p)
+		if !seen[l] {
+			seen[l] = true
+			labels = append(labels, l)
+		}
+	}
+	if len(labels) <= 3 {
+		return strings.Join(labels, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(labels[:3], ", "), len(labels)-3)
+}
+
+// plural returns "1 location" or "3 locations".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// groupByNode groups proxies by the directive whose value applies to them,
+// keeping first-seen order.
+type group struct {
+	node    *parser.Node
+	proxies []*lint.Proxy
+}
+
+func groupBy(items []*lint.Proxy, key func(*lint.Proxy) *parser.Node) []*group {
+	idx := map[*parser.Node]*group{}
+	var out []*group
+	for _, p := range items {
+		k := key(p)
+		if k == nil {
+			continue
+		}
+		g := idx[k]
+		if g == nil {
+			g = &group{node: k}
+			idx[k] = g
+			out = append(out, g)
+		}
+		g.proxies = append(g.proxies, p)
+	}
+	return out
+}
+
+// upstreamNames lists the distinct upstream names of proxies, quoted.
+func upstreamNames(ps []*lint.Proxy) string {
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range ps {
+		if p.Upstream != nil && !seen[p.Upstream.Name] {
+			seen[p.Upstream.Name] = true
+			names = append(names, strconv.Quote(p.Upstream.Name))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// argValues returns the values of n's arguments.
+func argValues(n *parser.Node) []string {
+	out := make([]string, len(n.Args))
+	for i, a := range n.Args {
+		out[i] = a.Value
+	}
+	return out
+}
+
+// related appends a related position at n, named through n's own instance
+// (n may be in another config of the run than the finding).
+func related(pass *lint.Pass, f *lint.Finding, n *parser.Node, format string, args ...any) {
+	if n == nil || n.Directive == nil {
+		return
+	}
+	f.Related = append(f.Related, pass.Related(n, format, args...))
+}
+
+// upstreamLabel is "upstream "a"" or "upstreams "a", "b"".
+func upstreamLabel(ps []*lint.Proxy) string {
+	names := upstreamNames(ps)
+	if strings.Contains(names, ", ") {
+		return "upstreams " + names
+	}
+	return "upstream " + names
+}
