@@ -124,8 +124,12 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 	}
 	for _, fd := range r.Findings {
 		f := file(fd.File)
+		msg := fd.Rule + " " + fd.Name + ": " + fd.Message
+		if len(fd.Chain) > 0 {
+			msg += " (included from " + chainText(fd.Chain) + ")"
+		}
 		f.Errors = append(f.Errors, cerr{Line: fd.Pos.Line, Column: fd.Pos.Col, Severity: fd.Severity.String(),
-			Message: fd.Rule + " " + fd.Name + ": " + fd.Message, Source: "ngxkeep." + fd.Rule})
+			Message: msg, Source: "ngxkeep." + fd.Rule})
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err

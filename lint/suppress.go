@@ -130,9 +130,13 @@ func (s *suppressions) collectFile(in *Instance, f *parser.File, all []*Analyzer
 		return
 	}
 	owner := map[*parser.Comment]*parser.Directive{}
+	// closers holds the directives that end on each line, for comments
+	// after a block's closing "}" ("location / { ... } # ngxkeep:ignore").
+	closers := map[int][]*parser.Directive{}
 	var visit func(ds []*parser.Directive)
 	visit = func(ds []*parser.Directive) {
 		for _, d := range ds {
+			closers[d.End.Line] = append(closers[d.End.Line], d)
 			for _, c := range d.Leading {
 				owner[c] = d
 			}
@@ -156,7 +160,18 @@ func (s *suppressions) collectFile(in *Instance, f *parser.File, all []*Analyzer
 		}
 		sp := &suppression{in: in, file: f, comment: c, used: map[string]bool{}}
 		sp.parse(body, all)
-		if d := owner[c]; d != nil {
+		d := owner[c]
+		if d == nil {
+			// The outermost directive whose end is followed on the same
+			// line by nothing but the comment.
+			for _, cd := range closers[c.Pos.Line] {
+				if cd.End.Offset <= c.Pos.Offset && isBlank(f.Src[cd.End.Offset:c.Pos.Offset]) {
+					d = cd
+					break
+				}
+			}
+		}
+		if d != nil {
 			sp.target = d
 			s.byDir[d] = append(s.byDir[d], sp)
 		} else if !first.IsValid() || c.Pos.Offset < first.Offset {
