@@ -90,7 +90,11 @@ func routeOf(in *lint.Instance, p *lint.Proxy) route {
 		return route{other: "the address " + literalAddr(p)}
 	}
 	r := route{}
-	vals, ok := expand(in, p.Node, p.Host, 0)
+	tmpl := hostTemplate(p)
+	if strings.HasPrefix(tmpl, "unix:") {
+		return route{other: "the unix socket " + tmpl}
+	}
+	vals, ok := expand(in, p.Node, tmpl, 0)
 	if !ok {
 		r.other = vals.unknown
 		r.via = vals.via
@@ -99,6 +103,12 @@ func routeOf(in *lint.Instance, p *lint.Proxy) route {
 	seen := map[*lint.Upstream]bool{}
 	for i, v := range vals.values {
 		host := strings.ToLower(v)
+		if j := strings.Index(host, "://"); j >= 0 {
+			host = host[j+3:] // the variable held the scheme too
+		}
+		if j := strings.IndexByte(host, '/'); j >= 0 {
+			host = host[:j]
+		}
 		// An explicit upstream has no port: a value with a port goes to
 		// the resolver (uscf->port == 0 && no_port in
 		// ngx_http_upstream_init_request).
@@ -110,16 +120,34 @@ func routeOf(in *lint.Instance, p *lint.Proxy) route {
 			continue
 		}
 		if r.other == "" {
-			r.other = fmt.Sprintf("%q", v)
-			if vals.from[i] != nil {
-				r.via = vals.from[i]
-			}
+			r.other = fmt.Sprintf("the value %q of %s, which names no upstream{} block", v, tmpl)
+			r.via = vals.from[i]
 		}
 	}
-	if r.other != "" && strings.HasPrefix(r.other, "\"") {
-		r.other = fmt.Sprintf("the value %s of %s, which names no upstream{} block", r.other, p.Host)
-	}
 	return r
+}
+
+// hostTemplate returns the address part of p's target as written, with
+// its variables: "$backend" for "http://$backend/api$request_uri", the
+// whole target when a variable holds the scheme too ("$target").
+func hostTemplate(p *lint.Proxy) string {
+	t := p.Target
+	if len(p.Node.Args) > 0 {
+		t = p.Node.Args[0].Value
+	}
+	if i := strings.Index(t, "://"); i >= 0 {
+		t = t[i+3:]
+	}
+	if strings.HasPrefix(t, "unix:") {
+		if i := strings.IndexByte(t[5:], ':'); i >= 0 {
+			return t[:5+i]
+		}
+		return t
+	}
+	if i := strings.IndexByte(t, '/'); i >= 0 {
+		t = t[:i]
+	}
+	return t
 }
 
 func literalAddr(p *lint.Proxy) string {
@@ -158,8 +186,10 @@ func expand(in *lint.Instance, at *parser.Node, template string, depth int) (val
 	last := 0
 	for _, l := range locs {
 		lit := template[last:l[0]]
-		name := template[l[2]:l[3]]
-		if l[2] < 0 {
+		var name string
+		if l[2] >= 0 {
+			name = template[l[2]:l[3]]
+		} else {
 			name = template[l[4]:l[5]]
 		}
 		last = l[1]

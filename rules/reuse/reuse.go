@@ -17,4 +17,7 @@ var Analyzers = []*lint.Analyzer{
 	KA04,
 	KA05,
 	KA06,
+	KA07,
+	KA08,
+	KA09,
 }
