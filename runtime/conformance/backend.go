@@ -28,7 +28,7 @@ func startBackend(spec *BackendSpec) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{spec: spec, ln: ln, rec: newRecorder(spec.Name), conns: map[net.Conn]bool{}, done: make(chan struct{})}
+	b := &backend{spec: spec, ln: ln, rec: newRecorder(spec.Name, spec.Show), conns: map[net.Conn]bool{}, done: make(chan struct{})}
 	b.wg.Add(1)
 	go b.acceptLoop()
 	return b, nil

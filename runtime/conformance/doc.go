@@ -53,7 +53,7 @@
 //
 // Declarations:
 //
-//	backend NAME [conditions] [actions] [idle-close=DUR] [honor-close]
+//	backend NAME [conditions] [actions] [idle-close=DUR] [honor-close] [show=H,...]
 //	    A scripted raw-TCP HTTP/1.x backend listening on port NAME. It reads
 //	    each request head and body (Content-Length or chunked), records them,
 //	    and answers. Each line adds a rule; the first rule whose conditions
@@ -66,10 +66,14 @@
 //	    without answering). idle-close=DUR closes a connection idle that long
 //	    after a response. honor-close makes it answer a request carrying
 //	    "Connection: close" with that header and close, as real servers do.
+//	    show=H1,H2 adds those request headers to its report.
 //	tap NAME to=PORT
 //	    A TCP relay on port NAME forwarding to port PORT (e.g. between two
 //	    nginx instances), recording the requests that pass and which side
 //	    closed each connection first.
+//	blackhole NAME
+//	    A port whose connection attempts hang (a full accept queue), for
+//	    proxy_connect_timeout.
 //	file PATH SIZE
 //	    A generated file of SIZE bytes ("32m") at {{.Dir}}/PATH.
 //
@@ -115,7 +119,8 @@
 // depends on socket buffers. Times are wide classes (<0.3s, ~0.5s, ~1s,
 // ~2s, ~3s, >3.5s) measured from the start of the step (end, read) or, for
 // a backend connection, from its last request or response; "observe" first
-// waits until every backend connection has ended or been quiet for 250ms.
+// waits until every open backend connection has been quiet for 250ms, and
+// at least 250ms, so a close nginx is performing is seen.
 // A backend connection ends with FIN or RST (from nginx), "closed by
 // backend", "reset by backend", "idle-closed by backend", or is "open"; a
 // tap reports "client FIN"/"server FIN" for the side that closed first.

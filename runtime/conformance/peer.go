@@ -41,8 +41,8 @@ type recorder struct {
 	changed chan struct{} // closed and replaced on every change
 }
 
-func newRecorder(name string) *recorder {
-	return &recorder{name: name, changed: make(chan struct{})}
+func newRecorder(name string, show []string) *recorder {
+	return &recorder{name: name, show: show, changed: make(chan struct{})}
 }
 
 func (r *recorder) notify() {
@@ -129,16 +129,22 @@ func (r *recorder) await(n int, d time.Duration) bool {
 // as open.
 const settleTime = 250 * time.Millisecond
 
-// observe waits until every connection has ended or been quiet for
-// settleTime (bounded by 5s), then renders the report.
+// observe waits until every open connection has been quiet for settleTime,
+// counted from its last activity and at least from the call (so that a close
+// nginx performs right now is seen), bounded by 5s; then renders the report.
 func (r *recorder) observe(brief bool) []string {
-	limit := time.Now().Add(5 * time.Second)
+	start := time.Now()
+	limit := start.Add(5 * time.Second)
 	for {
 		r.mu.Lock()
 		wait := time.Duration(0)
 		for _, c := range r.conns {
 			if c.End == "" {
-				if left := settleTime - time.Since(c.lastSeen); left > wait {
+				from := c.lastSeen
+				if start.After(from) {
+					from = start
+				}
+				if left := settleTime - time.Since(from); left > wait {
 					wait = left
 				}
 			}

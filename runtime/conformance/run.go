@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -74,6 +75,7 @@ type run struct {
 	dir       string
 	backends  map[string]*backend
 	taps      map[string]*tap
+	holes     []*blackhole
 	portOf    map[string]int
 	instances map[string]Instance
 	order     []string
@@ -121,6 +123,9 @@ func (r *run) cleanup() {
 	for _, t := range r.taps {
 		t.close()
 	}
+	for _, h := range r.holes {
+		h.close()
+	}
 }
 
 func (r *run) port(name string) (int, error) {
@@ -152,6 +157,14 @@ func (r *run) setup() error {
 		}
 		r.taps[spec.Name] = t
 		r.portOf[spec.Name] = t.port()
+	}
+	for _, name := range sc.Blackholes {
+		h, err := startBlackhole()
+		if err != nil {
+			return err
+		}
+		r.holes = append(r.holes, h)
+		r.portOf[name] = h.port
 	}
 	for _, f := range sc.Files {
 		p := filepath.Join(r.dir, filepath.FromSlash(f.Name))
@@ -221,13 +234,29 @@ func (r *run) setup() error {
 	return nil
 }
 
-// waitAccept polls addr until a TCP connect succeeds.
+// waitAccept polls addr until the instance answers there. Connecting is not
+// enough (nginx's master binds the port before its workers run, and a
+// connection's timers start only when a worker accepts it), so it sends an
+// invalid request line, which is rejected before any location or upstream is
+// involved, and waits for the answer or the close.
 func waitAccept(addr string, inst Instance, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 		if err == nil {
+			c.SetDeadline(time.Now().Add(limit))
+			_, err = c.Write([]byte("\x01\r\n\r\n"))
+			if err == nil {
+				var b [1]byte
+				_, err = c.Read(b[:])
+				if err == io.EOF {
+					err = nil
+				}
+			}
 			c.Close()
+			if err != nil {
+				return fmt.Errorf("readiness probe on %s: %v", addr, err)
+			}
 			return nil
 		}
 		if e, ok := inst.(interface{ Exited() bool }); ok && e.Exited() {

@@ -21,11 +21,12 @@ type Scenario struct {
 	Title   string // first line of the comment
 	Comment string // the txtar comment (description)
 
-	Instances []*InstanceTemplate // *.conf files, in file order
-	Files     []txtar.File        // files/... entries, written into the target directory
-	GenFiles  []GenFile           // "file PATH SIZE" lines
-	Backends  []*BackendSpec      // "backend" lines, grouped by name
-	Taps      []*TapSpec          // "tap" lines
+	Instances  []*InstanceTemplate // *.conf files, in file order
+	Files      []txtar.File        // files/... entries, written into the target directory
+	GenFiles   []GenFile           // "file PATH SIZE" lines
+	Backends   []*BackendSpec      // "backend" lines, grouped by name
+	Taps       []*TapSpec          // "tap" lines
+	Blackholes []string            // "blackhole" lines: ports whose connects hang
 
 	Steps []*Step // the client script
 	Want  []Obs   // the expected observations ("> " lines), in order
@@ -55,6 +56,8 @@ type BackendSpec struct {
 	// HonorClose makes the backend behave like a real server when a request
 	// says "Connection: close": it adds that header to its answer and closes.
 	HonorClose bool
+	// Show lists request headers to report besides Connection.
+	Show []string
 }
 
 // BackendRule is one "backend" line: conditions and what to do.
@@ -226,6 +229,18 @@ func (sc *Scenario) isPeer(name string) bool {
 	return false
 }
 
+func (sc *Scenario) declared(name string) bool {
+	if sc.isPeer(name) {
+		return true
+	}
+	for _, b := range sc.Blackholes {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (sc *Scenario) instance(name string) *InstanceTemplate {
 	for _, it := range sc.Instances {
 		if it.Name == name {
@@ -284,6 +299,15 @@ func (sc *Scenario) parseScript(script []byte) error {
 				return errf("usage: tap NAME to=PORT")
 			}
 			sc.Taps = append(sc.Taps, &TapSpec{Name: args[0].Val, To: v})
+			continue
+		case "blackhole":
+			if err := need(1, "blackhole NAME"); err != nil {
+				return err
+			}
+			if sc.declared(args[0].Val) {
+				return errf("%s is already declared", args[0].Val)
+			}
+			sc.Blackholes = append(sc.Blackholes, args[0].Val)
 			continue
 		case "file":
 			if err := need(2, "file PATH SIZE"); err != nil {
@@ -432,6 +456,9 @@ func (sc *Scenario) parseBackend(line int, args []token) error {
 			if b.IdleClose, err = parseDuration(v); err != nil {
 				return err
 			}
+			continue
+		case "show":
+			b.Show = append(b.Show, strings.Split(v, ",")...)
 			continue
 		case "honor-close":
 			b.HonorClose = true

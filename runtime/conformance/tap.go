@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func startTap(spec *TapSpec) (*tap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tap{spec: spec, ln: ln, rec: newRecorder(spec.Name), conns: map[net.Conn]bool{}}, nil
+	return &tap{spec: spec, ln: ln, rec: newRecorder(spec.Name, nil), conns: map[net.Conn]bool{}}, nil
 }
 
 func (t *tap) port() int { return t.ln.Addr().(*net.TCPAddr).Port }
@@ -123,6 +124,12 @@ func (t *tap) relay(client *net.TCPConn) {
 			n, err := src.Read(buf)
 			if n > 0 {
 				t.rec.touch(cr)
+				// A FIN that came with this data is recorded before the
+				// data is passed on: the other side cannot react to data
+				// it has not yet received, so "who closed first" is exact.
+				if finPending(src) {
+					first(side + " FIN")
+				}
 				if mirror != nil {
 					mirror.Write(buf[:n])
 				}
@@ -158,4 +165,21 @@ func (t *tap) relay(client *net.TCPConn) {
 	delete(t.conns, client)
 	delete(t.conns, server)
 	t.mu.Unlock()
+}
+
+// finPending reports whether the next read on c would return EOF right away
+// (the peer's FIN is queued and no data precedes it).
+func finPending(c *net.TCPConn) bool {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	eof := false
+	raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		eof = n == 0 && err == nil
+		return true
+	})
+	return eof
 }
