@@ -20,4 +20,8 @@ var Analyzers = []*lint.Analyzer{
 	KA07,
 	KA08,
 	KA09,
+	KA10,
+	KA11,
+	KA12,
+	KA13,
 }
