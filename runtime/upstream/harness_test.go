@@ -289,3 +289,5 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func (e *env) peerStats(upstream, peer string) *PeerCounters { return e.set.stats.Peer(upstream, peer) }
+
+var netipZero = netip.Addr{}
