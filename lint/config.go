@@ -237,7 +237,7 @@ func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, e
 	// rule that declares it (backend_idle_timeout = "30s").
 	global := map[string]string{}
 	if s.Remain != nil {
-		rem, d := s.Remain.JustAttributes()
+		rem, d := extraAttrs(s.Remain, []string{"rule", "tier"}, "nginx_version", "fail_on", "baseline", "disable")
 		ds = append(ds, d...)
 		for name, at := range rem {
 			if !optionDeclared(name, all) {
@@ -293,7 +293,7 @@ func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, e
 				rc.Options[k] = v
 			}
 		}
-		rem, d := rb.Remain.JustAttributes()
+		rem, d := extraAttrs(rb.Remain, nil, "enabled", "severity")
 		ds = append(ds, d...)
 		for name, at := range rem {
 			o := a.option(name)
@@ -411,6 +411,34 @@ func (c *Config) CheckTierPaths() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// extraAttrs returns the attributes of a remain body other than the known
+// ones, and reports blocks other than the known block types.
+func extraAttrs(body hcl.Body, blocks []string, known ...string) (hcl.Attributes, hcl.Diagnostics) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return body.JustAttributes()
+	}
+	var ds hcl.Diagnostics
+	out := hcl.Attributes{}
+	for name, a := range sb.Attributes {
+		if !slices.Contains(known, name) {
+			out[name] = a.AsHCLAttribute()
+		}
+	}
+	for _, b := range sb.Blocks {
+		if slices.Contains(blocks, b.Type) {
+			continue
+		}
+		r := b.TypeRange
+		detail := fmt.Sprintf("Blocks of type %q are not expected here.", b.Type)
+		if len(blocks) > 0 {
+			detail += didYouMean(b.Type, blocks)
+		}
+		ds = append(ds, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type", Detail: detail, Subject: &r})
+	}
+	return out, ds
 }
 
 func blockAttrRange(_ hcl.Body, f *hcl.File, def hcl.Range, name string) *hcl.Range {

@@ -71,6 +71,11 @@ func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
 		walk(tree)
 	}
 	in.collect(passes)
+	if cfg != nil {
+		for _, f := range cfg.Files {
+			in.files[f] = computeDisplayName(in, f)
+		}
+	}
 	return in
 }
 
@@ -118,16 +123,24 @@ func displayName(in *Instance, f *parser.File) string {
 	if s, ok := in.files[f]; ok {
 		return s
 	}
+	return computeDisplayName(in, f)
+}
+
+// computeDisplayName derives a file's display name; NewInstance caches it
+// for every file of the config, so that concurrent passes only read.
+func computeDisplayName(in *Instance, f *parser.File) string {
 	name := f.Name
-	if in.Config != nil && f == in.Config.Main {
+	switch {
+	case in.Config != nil && in.Config.Dump:
+		// "nginx -T" sections: the path nginx recorded.
+		name = f.Path
+	case in.Config != nil && f == in.Config.Main:
 		name = in.Path
-	} else if !filepath.IsAbs(name) && in.Path != "-" && in.Path != "" &&
-		(in.Config == nil || !in.Config.Dump) {
+	case !filepath.IsAbs(name) && in.Path != "-" && in.Path != "":
 		if dir := filepath.Dir(in.Path); dir != "." {
 			name = filepath.ToSlash(filepath.Join(dir, name))
 		}
 	}
-	in.files[f] = name
 	return name
 }
 

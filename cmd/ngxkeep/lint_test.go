@@ -88,7 +88,7 @@ var ttLinked = &lint.Analyzer{
 	Good: "http { server { listen 8081; } }\n",
 	Run: func(p *lint.Pass) error {
 		for _, l := range p.Topology.Links {
-			if l.To == nil || l.To == l.From || l.UpstreamServer == nil {
+			if l.To == nil || l.UpstreamServer == nil {
 				continue
 			}
 			var names []string
