@@ -1,0 +1,911 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/config"
+	"github.com/ngxkeep/ngxkeep/runtime/h1"
+)
+
+// connState is where a connection is in its life; the worker uses it to
+// decide what graceful shutdown and connection pressure may close.
+type connState uint8
+
+const (
+	stateNew       connState = iota // accepted, no request byte yet: reusable
+	stateActive                     // reading a request or answering it
+	stateIdle                       // keep-alive wait: idle and reusable
+	stateIdleMin                    // keepalive_min_timeout phase: neither
+	stateLingering                  // lingering close: reusable (1.19.7+)
+	stateClosed
+)
+
+var (
+	errReadTimeout    = errors.New("read timed out")
+	errCloseRequested = errors.New("close requested by the worker")
+)
+
+// conn is one client connection, served by one goroutine (conn.serve).
+type conn struct {
+	w    *Worker
+	ic   *instanceConf
+	nc   net.Conn
+	tcp  *net.TCPConn
+	id   uint64
+	ls   *listenerStats
+	ac   *addrConf
+	ctx  context.Context
+	stop context.CancelFunc
+
+	start    time.Time
+	requests int64
+
+	// guarded by w.mu
+	state      connState
+	prev, next *conn // reusable queue
+	queued     bool
+	released   bool // slot already returned (reclaimed by the worker)
+
+	// closeReq holds Reason+1 when the worker asked the connection to close.
+	closeReq atomic.Uint32
+
+	// Header buffer (nginx c->buffer / large header buffers).
+	hbuf     []byte
+	buf      []byte
+	pos      int
+	last     int
+	nbusy    int
+	busyBufs [][]byte // large buffers holding parts of the current head
+	spare    [][]byte // large buffers kept for reuse
+
+	// Body buffer for reads past the header buffer.
+	bbuf  []byte
+	bpos  int
+	blast int
+
+	scratch []byte
+	wbuf    []byte
+	rdl     time.Time // read deadline currently set
+
+	head   h1.Head
+	req    Request
+	uriBuf []byte
+
+	kaLoc       *locConf // location of the last response, for the idle wait
+	pipelined   bool     // the client pipelined at least once
+	timedout    bool     // nginx c->timedout: RST with reset_timedout_connection
+	eof         bool
+	failed      bool // nginx c->error
+	writeFailed bool
+	lingered    bool
+	end         End
+}
+
+func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
+	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, start: time.Now()}
+	c.tcp, _ = nc.(*net.TCPConn)
+	c.id = w.inst.connID.Add(1)
+	c.ctx, c.stop = context.WithCancel(w.ctx)
+	c.hbuf = make([]byte, ac.defaultServer.headerBufSize)
+	c.buf = c.hbuf
+	c.wbuf = make([]byte, 0, 4096)
+	c.head.ContentLength = -1
+	return c
+}
+
+// serve is the connection loop: wait for a request, answer it, and decide
+// in finalizeConnection whether to go round again.
+func (c *conn) serve() {
+	defer c.stop()
+	for {
+		r, reason := c.readRequest()
+		if r == nil {
+			c.close(reason)
+			return
+		}
+		rc := c.handleRequest(r)
+		if rc != StatusDone {
+			c.close(c.terminateReason(r, rc))
+			return
+		}
+		action, reason := c.finalizeConnection(r)
+		switch action {
+		case actionKeepalive:
+			continue
+		case actionLinger:
+			c.lingeringClose(r, reason)
+			return
+		default:
+			c.close(reason)
+			return
+		}
+	}
+}
+
+// ---- reading ----
+
+// deadline arms the socket's read deadline and checks for a pending close
+// request after doing so, so that a concurrent wake-up is never lost.
+func (c *conn) read(p []byte, deadline time.Time) (int, error) {
+	if !deadline.Equal(c.rdl) {
+		c.nc.SetReadDeadline(deadline)
+		c.rdl = deadline
+	}
+	if c.closeReq.Load() != 0 {
+		return 0, errCloseRequested
+	}
+	n, err := c.nc.Read(p)
+	if err == nil {
+		return n, nil
+	}
+	if c.closeReq.Load() != 0 {
+		return n, errCloseRequested
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return n, errReadTimeout
+	}
+	if err == io.EOF {
+		c.eof = true
+		return n, io.EOF
+	}
+	c.failed = true
+	return n, io.EOF
+}
+
+func (c *conn) requestedReason() Reason {
+	return Reason(c.closeReq.Load() - 1)
+}
+
+// avail returns the bytes read but not consumed yet.
+func (c *conn) avail() []byte {
+	if c.pos < c.last {
+		return c.buf[c.pos:c.last]
+	}
+	return c.bbuf[c.bpos:c.blast]
+}
+
+func (c *conn) consume(n int) {
+	if c.pos < c.last {
+		c.pos += n
+	} else {
+		c.bpos += n
+	}
+}
+
+// fillBody reads more body bytes into the body buffer.
+func (c *conn) fillBody(timeout time.Duration) error {
+	if c.bbuf == nil {
+		c.bbuf = make([]byte, 16<<10)
+	}
+	c.bpos, c.blast = 0, 0
+	n, err := c.read(c.bbuf, time.Now().Add(timeout))
+	c.blast = n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// readBodyBytes reads Content-Length body bytes into p (never more than
+// len(p), which the caller bounds by the bytes left).
+func (c *conn) readBodyBytes(p []byte, timeout time.Duration) (int, error) {
+	if src := c.avail(); len(src) > 0 {
+		n := copy(p, src)
+		c.consume(n)
+		return n, nil
+	}
+	n, err := c.read(p, time.Now().Add(timeout))
+	if n > 0 {
+		return n, nil
+	}
+	switch {
+	case errors.Is(err, errReadTimeout):
+		c.timedout = true
+		return 0, ErrBodyTimeout
+	case err != nil:
+		return 0, ErrClientClosed
+	}
+	return 0, nil
+}
+
+// readDiscard reads and drops up to n bytes (ngx_http_read_discarded_request_body).
+func (c *conn) readDiscard(n int, timeout time.Duration) (int, error) {
+	if src := c.avail(); len(src) > 0 {
+		k := min(n, len(src))
+		c.consume(k)
+		return k, nil
+	}
+	if c.scratch == nil {
+		c.scratch = make([]byte, 4096)
+	}
+	k, err := c.read(c.scratch[:n], time.Now().Add(timeout))
+	if k > 0 {
+		return k, nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return 0, err
+}
+
+// ---- waiting for and reading a request head ----
+
+// readRequest waits for the next request and reads its head with nginx's
+// limits (ngx_http_wait_request_handler, ngx_http_keepalive_handler,
+// ngx_http_process_request_line, ngx_http_process_request_headers). It
+// returns nil and the close reason when the connection ends instead.
+func (c *conn) readRequest() (*Request, Reason) {
+	var headerDeadline time.Time
+	if c.pos < c.last || c.bpos < c.blast {
+		// Pipelined request: processed at once, no idle timer.
+		c.pipelined = true
+		cur := c.buf
+		c.releaseLargeBuffers()
+		if c.pos == c.last {
+			c.moveBodyLeftover()
+		} else if &cur[0] != &c.hbuf[0] {
+			// Go on in the large buffer (ngx_http_set_keepalive keeps it busy).
+			c.takeSpare(cur)
+			c.busyBufs = append(c.busyBufs, cur)
+			c.nbusy = 1
+		}
+		c.w.setState(c, stateActive)
+	} else {
+		c.releaseLargeBuffers()
+		c.buf, c.pos, c.last = c.hbuf, 0, 0
+		if err := c.flush(c.sendTimeout()); err != nil {
+			return nil, c.writeErrorReason(err)
+		}
+		var reason Reason
+		if c.requests == 0 {
+			headerDeadline = c.start.Add(c.ac.defaultServer.headerTimeout)
+			reason = c.waitFirstByte(headerDeadline)
+		} else {
+			reason = c.waitKeepalive()
+		}
+		if reason != ReasonNone {
+			return nil, reason
+		}
+	}
+
+	c.requests++
+	c.ls.requests.Add(1)
+	r := &c.req
+	c.head.Reset()
+	*r = Request{c: c, Head: &c.head, srv: c.ac.defaultServer, uriChanges: 11, Version: 1000, w: r.w}
+	r.w.reset(r)
+	r.loc = r.srv.unmatched
+
+	// Request line.
+	lineStart := c.pos
+	var rl = &c.head.Line
+	for {
+		n, res := h1.ParseRequestLine(c.buf[lineStart:c.last], rl)
+		if res == h1.Done {
+			lineStart += n
+			break
+		}
+		if res != h1.Again {
+			c.pos = lineStart + rl.Start
+			if res == h1.ErrInvalid09Method {
+				r.Version = 9
+			}
+			return c.headError(r, res.Status(), res.String())
+		}
+		if !rl.Started {
+			lineStart += rl.Start // skip the CR/LF bytes seen so far
+		}
+		if c.last == len(c.buf) {
+			if !c.largeHeaderBuffer(r, true, &lineStart, rl.Started) {
+				c.pos = c.last
+				return c.headError(r, 414, "client sent too long URI")
+			}
+		}
+		if reason := c.readHead(r, &headerDeadline); reason != ReasonNone {
+			return nil, reason
+		}
+	}
+	c.pos = lineStart
+
+	u, uriBuf, ok := h1.ProcessURI(rl, r.srv.headOpts.MergeSlashes, c.uriBuf)
+	c.uriBuf = uriBuf
+	if !ok {
+		return c.headError(r, 400, "client sent invalid request")
+	}
+	r.Path, r.Args, r.Exten = u.Path, u.Args, u.Exten
+	r.Method = rl.Method
+	r.Version = rl.Version
+	if err := c.head.SetRequestLineHost(); err != nil {
+		return c.headError(r, 400, err.Error())
+	}
+	if c.head.Server != nil {
+		c.selectServer(r)
+	}
+	if r.Version < 1000 {
+		if c.head.Server == nil {
+			c.selectServer(r)
+		}
+		r.bodyLeft = 0
+		return r, ReasonNone
+	}
+
+	// Header lines.
+	var hl h1.HeaderLine
+	for {
+		n, res, started := h1.ParseHeaderLine(c.buf[lineStart:c.last], r.srv.headOpts.AllowUnderscores, &hl)
+		switch res {
+		case h1.Done:
+			lineStart += n
+			c.pos = lineStart
+			if hl.Invalid && r.srv.headOpts.IgnoreInvalid {
+				continue
+			}
+			hostChanged, err := c.head.AddHeader(hl.Name, hl.Value)
+			if err != nil {
+				e := err.(*h1.HeaderError)
+				return c.headError(r, e.Status, e.Reason)
+			}
+			if hostChanged {
+				c.selectServer(r)
+			}
+			continue
+		case h1.HeadersEnd:
+			lineStart += n
+			c.pos = lineStart
+			if c.head.Server == nil {
+				c.selectServer(r)
+			}
+			if err := c.head.Finish(); err != nil {
+				e := err.(*h1.HeaderError)
+				r.bodyLeft = max(c.head.ContentLength, 0)
+				return c.headError(r, e.Status, e.Reason)
+			}
+			r.bodyLeft = max(c.head.ContentLength, 0)
+			return r, ReasonNone
+		case h1.Again:
+			if c.last == len(c.buf) {
+				if !c.largeHeaderBuffer(r, false, &lineStart, started) {
+					r.lingeringClose = true
+					c.pos = c.last
+					reason := "client sent too long header line"
+					if !started {
+						reason = "client sent too large request"
+					}
+					return c.headError(r, 494, reason)
+				}
+			}
+			if reason := c.readHead(r, &headerDeadline); reason != ReasonNone {
+				return nil, reason
+			}
+		default:
+			c.pos = lineStart
+			return c.headError(r, 400, "client sent invalid header line")
+		}
+	}
+}
+
+// headError returns r marked with the status nginx answers a bad head
+// with; such requests never get keep-alive.
+func (c *conn) headError(r *Request, status int, why string) (*Request, Reason) {
+	r.status = status
+	r.headReason = why
+	r.keepalive = false
+	r.closeReason = ReasonBadRequest
+	return r, ReasonNone
+}
+
+// selectServer picks the virtual server for the request's host
+// (ngx_http_set_virtual_server); without a match the default server stays.
+func (c *conn) selectServer(r *Request) {
+	host := c.head.Server
+	if host == nil {
+		host = []byte{}
+	}
+	if sc := c.ac.findServer(host); sc != nil {
+		r.srv = sc
+		r.loc = sc.unmatched
+	}
+}
+
+// readHead reads more of a request head. The client_header_timeout timer
+// is armed the first time a read has to wait and is never re-armed: it
+// bounds the whole head (for the first request it runs from accept).
+// [V1.22 checked]: a head sent in pieces every 0.6 s still ends at the
+// timeout.
+func (c *conn) readHead(r *Request, deadline *time.Time) Reason {
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(r.srv.headerTimeout)
+	}
+	n, err := c.read(c.buf[c.last:], *deadline)
+	c.last += n
+	if n > 0 {
+		return ReasonNone
+	}
+	switch {
+	case errors.Is(err, errReadTimeout):
+		// ngx_http_process_request_line: c->timedout, close, no 408.
+		c.timedout = true
+		c.resetIfConfigured(r.loc)
+		return ReasonHeaderTimeout
+	case errors.Is(err, errCloseRequested):
+		return c.requestedReason()
+	}
+	return ReasonPeerClosed
+}
+
+// largeHeaderBuffer moves the line being parsed into a large header
+// buffer, like ngx_http_alloc_large_header_buffer. It reports false when
+// nginx declines: the partial line does not fit in one large buffer, or all
+// large buffers are in use.
+func (c *conn) largeHeaderBuffer(r *Request, requestLine bool, lineStart *int, started bool) bool {
+	if requestLine && !started {
+		// The buffer holds only CR/LF bytes: start over in it.
+		c.pos, c.last, *lineStart = 0, 0, 0
+		return true
+	}
+	partial := c.last - *lineStart
+	if started && partial >= r.srv.largeBufSize {
+		return false
+	}
+	if c.nbusy >= r.srv.largeBufNum {
+		return false
+	}
+	var nb []byte
+	for i, b := range c.spare {
+		if len(b) == r.srv.largeBufSize {
+			nb = b
+			c.spare = append(c.spare[:i], c.spare[i+1:]...)
+			break
+		}
+	}
+	if nb == nil {
+		nb = make([]byte, r.srv.largeBufSize)
+	}
+	n := 0
+	if started {
+		n = copy(nb, c.buf[*lineStart:c.last])
+	}
+	c.busyBufs = append(c.busyBufs, nb)
+	c.nbusy++
+	c.buf, c.pos, c.last, *lineStart = nb, 0, n, 0
+	return true
+}
+
+// releaseLargeBuffers returns the large buffers of the last head to the
+// spare list.
+func (c *conn) releaseLargeBuffers() {
+	c.spare = append(c.spare, c.busyBufs...)
+	clear(c.busyBufs)
+	c.busyBufs = c.busyBufs[:0]
+	c.nbusy = 0
+}
+
+// takeSpare removes b from the spare list.
+func (c *conn) takeSpare(b []byte) {
+	for i, s := range c.spare {
+		if &s[0] == &b[0] {
+			c.spare = append(c.spare[:i], c.spare[i+1:]...)
+			return
+		}
+	}
+}
+
+// ---- idle waits ----
+
+// waitFirstByte waits for the first byte of the first request; the
+// client_header_timeout from accept applies and a timeout closes with FIN
+// whatever reset_timedout_connection says (no request exists yet).
+func (c *conn) waitFirstByte(deadline time.Time) Reason {
+	n, err := c.read(c.buf, deadline)
+	c.last = n
+	if n > 0 {
+		c.w.setState(c, stateActive)
+		return ReasonNone
+	}
+	switch {
+	case errors.Is(err, errReadTimeout):
+		return ReasonHeaderTimeout
+	case errors.Is(err, errCloseRequested):
+		return c.requestedReason()
+	}
+	return ReasonPeerClosed
+}
+
+// waitKeepalive is the idle keep-alive wait (ngx_http_set_keepalive,
+// ngx_http_keepalive_handler): keepalive_timeout of the last location, in
+// two phases with keepalive_min_timeout. The idle timer closes with FIN
+// even with reset_timedout_connection on. [V1.22 checked]
+func (c *conn) waitKeepalive() Reason {
+	lc := c.kaLoc
+	timeout := lc.keepaliveTimeout
+	if m := lc.keepaliveMinTimeout; m > 0 {
+		first := min(m, timeout)
+		c.w.setState(c, stateIdleMin)
+		n, err := c.read(c.buf, time.Now().Add(first))
+		if n > 0 {
+			c.last = n
+			c.w.setState(c, stateActive)
+			return ReasonNone
+		}
+		switch {
+		case errors.Is(err, errReadTimeout):
+		case errors.Is(err, errCloseRequested):
+			return c.requestedReason()
+		default:
+			return ReasonPeerClosed
+		}
+		if c.w.exiting.Load() {
+			return c.w.exitReason()
+		}
+		if m >= timeout {
+			return ReasonIdleTimeout
+		}
+		timeout -= m
+	}
+	c.w.setState(c, stateIdle)
+	n, err := c.read(c.buf, time.Now().Add(timeout))
+	if n > 0 {
+		c.last = n
+		c.w.setState(c, stateActive)
+		return ReasonNone
+	}
+	switch {
+	case errors.Is(err, errReadTimeout):
+		return ReasonIdleTimeout
+	case errors.Is(err, errCloseRequested):
+		return c.requestedReason()
+	}
+	return ReasonPeerClosed
+}
+
+// moveBodyLeftover makes bytes read past a chunked body the start of the
+// next request (ngx_http_copy_pipelined_header).
+func (c *conn) moveBodyLeftover() {
+	left := c.bbuf[c.bpos:c.blast]
+	if len(left) <= len(c.hbuf) {
+		c.buf = c.hbuf
+	} else {
+		c.buf = make([]byte, len(left))
+	}
+	c.pos, c.last = 0, copy(c.buf, left)
+	c.bpos, c.blast = 0, 0
+	c.nbusy = 0
+}
+
+// ---- request processing ----
+
+// handleRequest runs a request to completion (ngx_http_handler and
+// ngx_http_finalize_request). It returns StatusDone when the response was
+// produced, or the status that terminates the connection.
+func (c *conn) handleRequest(r *Request) int {
+	if r.status != 0 {
+		// The head was rejected before ngx_http_handler: keepalive is 0.
+		c.w.inst.logf(c, "bad request", r.headReason, r.status)
+		return c.finalizeRequest(r, r.status)
+	}
+	// ngx_http_handler: the initial keep-alive flag.
+	switch c.head.Connection {
+	case h1.ConnectionNone:
+		r.keepalive = r.Version > 1000
+		if !r.keepalive {
+			r.closeReason = ReasonHTTP10
+			if r.Version < 1000 {
+				r.closeReason = ReasonHTTP09
+			}
+		}
+	case h1.ConnectionClose:
+		r.closeReason = ReasonClientClose
+	case h1.ConnectionKeepAlive:
+		r.keepalive = true
+	}
+	r.lingeringClose = c.head.ContentLength > 0 || c.head.Chunked
+	if c.head.Chunked {
+		r.bodyLeft = -1
+	}
+	return c.finalizeRequest(r, c.runPhases(r))
+}
+
+// runPhases runs the phases nginx runs for a request: server-level return,
+// location lookup with the keep-alive vetoes and the body size check,
+// location-level return, then the content handler.
+func (c *conn) runPhases(r *Request) int {
+	srv := r.srv
+	// NGX_HTTP_SERVER_REWRITE_PHASE
+	if srv.ret != nil {
+		r.loc = srv.unmatched
+		return c.doReturn(r, srv.ret)
+	}
+	// NGX_HTTP_FIND_CONFIG_PHASE (ngx_http_core_find_config_phase)
+	loc, redirect := srv.findLocation(r.Path)
+	if loc == nil {
+		loc = srv.unmatched
+	}
+	if !r.internal && loc.internal {
+		r.loc = loc
+		c.updateLocationConfig(r)
+		return 404
+	}
+	r.loc = loc
+	c.updateLocationConfig(r)
+	if c.head.ContentLength != -1 && !r.discardStarted && loc.maxBodySize > 0 && loc.maxBodySize < c.head.ContentLength {
+		c.w.inst.logf(c, "client intended to send too large body", "", 413)
+		r.expectTested = true
+		c.discardBody(r)
+		return 413
+	}
+	if redirect {
+		loc := append([]byte(nil), loc.name...)
+		if len(r.Args) > 0 {
+			loc = append(append(loc, '?'), r.Args...)
+		}
+		r.w.location = loc
+		return 301
+	}
+	return c.runLocation(r)
+}
+
+// runLocation runs the location rewrite (return) and content phases.
+func (c *conn) runLocation(r *Request) int {
+	loc := r.loc
+	if loc.ret != nil && loc != r.srv.unmatched {
+		return c.doReturn(r, loc.ret)
+	}
+	return loc.handler.Serve(&r.w, r)
+}
+
+// updateLocationConfig applies the per-location keep-alive vetoes in
+// nginx's order (ngx_http_update_location_config).
+func (c *conn) updateLocationConfig(r *Request) {
+	if !r.keepalive {
+		return
+	}
+	lc := r.loc
+	switch {
+	case lc.keepaliveTimeout == 0:
+		r.veto(ReasonKeepaliveOff)
+	case c.requests >= lc.keepaliveRequests:
+		r.veto(ReasonKeepaliveRequests)
+	case lc.keepaliveTime >= 0 && time.Since(c.start).Milliseconds() > lc.keepaliveTime.Milliseconds():
+		r.veto(ReasonKeepaliveTime)
+	case c.head.MSIE6 && r.Method == h1.MethodPOST && lc.disableMSIE6:
+		r.veto(ReasonDisabledAgent)
+	case c.head.Safari && lc.disableSafari:
+		r.veto(ReasonDisabledAgent)
+	}
+}
+
+// finalizeRequest follows a handler result the way ngx_http_finalize_request
+// does for a main request: special responses for error and redirect
+// statuses (which may redirect internally), termination for 444, 408, 499
+// and errors.
+func (c *conn) finalizeRequest(r *Request, rc int) int {
+	for {
+		switch {
+		case rc == StatusDone:
+			if c.failed {
+				return StatusError
+			}
+			if err := r.w.finish(); err != nil {
+				return StatusError
+			}
+			return StatusDone
+		case rc == StatusError || rc == StatusRequestTimeout || rc == StatusClientClosed || rc == StatusClose:
+			return rc
+		case rc >= 300 || rc == 201 || rc == 204:
+			if r.w.headerSent {
+				return StatusError
+			}
+			rc = c.specialResponse(r, rc)
+		default:
+			// A handler returned a 1xx/2xx code without a response.
+			rc = StatusDone
+		}
+	}
+}
+
+// terminateReason is the close reason of a terminated request
+// (ngx_http_terminate_request); 444 sets c->timedout so it resets with
+// reset_timedout_connection.
+func (c *conn) terminateReason(r *Request, rc int) Reason {
+	switch {
+	case rc == StatusClose:
+		c.timedout = true
+		c.resetIfConfigured(r.loc)
+		return ReasonReturn444
+	case c.closeReq.Load() != 0:
+		return c.requestedReason()
+	case rc == StatusRequestTimeout && c.timedout:
+		c.resetIfConfigured(r.loc)
+		if r.w.headerSent {
+			return ReasonSendTimeout
+		}
+		return ReasonBodyTimeout
+	case rc == StatusRequestTimeout, rc == StatusClientClosed && !c.eof && !c.failed:
+		return ReasonReturn408
+	case c.writeFailed:
+		if c.timedout {
+			c.resetIfConfigured(r.loc)
+			return ReasonSendTimeout
+		}
+		return ReasonWriteError
+	case c.eof || c.failed:
+		return ReasonPeerClosed
+	}
+	return ReasonInternalError
+}
+
+// ---- after the response ----
+
+type action uint8
+
+const (
+	actionClose action = iota
+	actionKeepalive
+	actionLinger
+)
+
+// finalizeConnection decides what happens to the connection once a
+// response is complete; it is the one place that returns the close reason
+// (ngx_http_finalize_connection).
+func (c *conn) finalizeConnection(r *Request) (action, Reason) {
+	lc := r.loc
+	if r.discardPending {
+		reason, ok := c.discardRest(r)
+		if !ok {
+			if reason == ReasonDiscardTimeout && c.timedout {
+				c.resetIfConfigured(lc)
+			}
+			if reason == ReasonPeerClosed && c.ic.version.AtLeast(config.V1_19_9) {
+				return actionClose, reason
+			}
+			return actionClose, reason
+		}
+	}
+	if c.eof {
+		return actionClose, ReasonPeerClosed
+	}
+	if r.bodyStarted && !r.bodyDone {
+		// nginx r->reading_body: the handler answered before the body ended.
+		r.veto(ReasonBodyUnread)
+		r.lingeringClose = true
+	}
+	exiting := c.w.exiting.Load()
+	if r.keepalive && lc.keepaliveMinTimeout > 0 {
+		c.kaLoc = lc
+		return actionKeepalive, ReasonNone
+	}
+	if r.keepalive && !exiting && lc.keepaliveTimeout > 0 {
+		c.kaLoc = lc
+		return actionKeepalive, ReasonNone
+	}
+	reason := r.closeReason
+	switch {
+	case r.keepalive && exiting:
+		reason = c.w.exitReason()
+	case r.keepalive:
+		// Keep-alive survived every veto (e.g. a server-level return,
+		// which skips the location checks) but keepalive_timeout is 0.
+		reason = ReasonKeepaliveOff
+	}
+	if lc.lingering == lingeringAlways ||
+		(lc.lingering == lingeringOn && (r.lingeringClose || c.pos < c.last || c.bpos < c.blast ||
+			(c.pipelined && c.ic.version.AtLeast(config.V1_23_4)) || c.readReady())) {
+		return actionLinger, reason
+	}
+	return actionClose, reason
+}
+
+// readReady reports whether the client has sent more bytes (nginx
+// rev->ready); it reads them into the header buffer without waiting.
+func (c *conn) readReady() bool {
+	if c.last < len(c.buf) {
+		n, _ := c.read(c.buf[c.last:], time.Unix(1, 0))
+		c.last += n
+		return n > 0
+	}
+	return c.pos < c.last
+}
+
+// lingeringClose half-closes the connection and reads and drops what the
+// client still sends (ngx_http_set_lingering_close,
+// ngx_http_lingering_close_handler): lingering_timeout per read,
+// lingering_time in total.
+func (c *conn) lingeringClose(r *Request, reason Reason) {
+	lc := r.loc
+	if err := c.flush(lc.sendTimeout); err != nil {
+		c.close(c.writeErrorReason(err))
+		return
+	}
+	if r.lingeringTime == 0 {
+		r.lingeringTime = time.Now().Unix() + int64(lc.lingeringTime/time.Second)
+	}
+	if c.tcp != nil {
+		if err := c.tcp.CloseWrite(); err != nil {
+			c.close(reason)
+			return
+		}
+	}
+	c.lingered = true
+	if c.ic.version.AtLeast(config.V1_19_7) {
+		c.w.setState(c, stateLingering)
+	}
+	if c.scratch == nil {
+		c.scratch = make([]byte, 4096)
+	}
+	for {
+		left := r.lingeringTime - time.Now().Unix()
+		if left <= 0 {
+			break
+		}
+		timer := min(time.Duration(left)*time.Second, lc.lingeringTimeout)
+		_, err := c.read(c.scratch, time.Now().Add(timer))
+		if err != nil {
+			if errors.Is(err, errCloseRequested) && reason == ReasonNone {
+				reason = c.requestedReason()
+			}
+			break
+		}
+	}
+	c.close(reason)
+}
+
+// resetIfConfigured arms an RST for the close when the location says
+// reset_timedout_connection (ngx_http_free_request, SO_LINGER {1, 0}).
+func (c *conn) resetIfConfigured(lc *locConf) {
+	if c.timedout && lc != nil && lc.resetTimedout && c.tcp != nil {
+		c.tcp.SetLinger(0)
+		c.end = EndRST
+	}
+}
+
+// close closes the socket and reports the close.
+func (c *conn) close(reason Reason) {
+	if c.end != EndRST && c.unreadInKernel() {
+		c.end = EndRST // the kernel resets a socket closed with unread data
+	}
+	c.nc.Close()
+	c.w.closed(c, reason)
+}
+
+// unreadInKernel reports whether the socket's receive queue holds bytes
+// nobody read (close then sends RST).
+func (c *conn) unreadInKernel() bool {
+	if c.tcp == nil {
+		return false
+	}
+	rc, err := c.tcp.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var n int
+	rc.Control(func(fd uintptr) {
+		n = pendingBytes(int(fd))
+	})
+	return n > 0
+}
+
+func (c *conn) sendTimeout() time.Duration {
+	if c.kaLoc != nil {
+		return c.kaLoc.sendTimeout
+	}
+	return c.ac.defaultServer.unmatched.sendTimeout
+}
+
+func (c *conn) writeErrorReason(err error) Reason {
+	switch {
+	case errors.Is(err, errCloseRequested):
+		return c.requestedReason()
+	case c.timedout:
+		return ReasonSendTimeout
+	}
+	return ReasonWriteError
+}

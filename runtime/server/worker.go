@@ -1,0 +1,343 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/config"
+)
+
+// Worker is one of an instance's workers (nginx worker process): its own
+// accept loops on the shared listening sockets, its own connection slots
+// and reusable-connection queue, its own shutdown.
+type Worker struct {
+	inst *Instance
+	ic   *instanceConf
+	id   int
+	gen  *generation
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	free      int // free connection slots (worker_connections minus listeners and connections)
+	head      *conn
+	tail      *conn // oldest reusable connection
+	reusableN int
+	lastWarn  int64
+
+	exiting atomic.Bool
+	exitWhy atomic.Uint32
+
+	lns     []*net.TCPListener
+	wg      sync.WaitGroup
+	done    chan struct{}
+	localMu sync.Mutex
+	locals  map[any]any
+}
+
+// ID is the worker's number within its instance generation.
+func (w *Worker) ID() int { return w.id }
+
+// Exiting reports whether the worker is shutting down (graceful stop or
+// reload): nothing may be kept alive any more.
+func (w *Worker) Exiting() bool { return w.exiting.Load() }
+
+// Local returns the worker's value for key, creating it with init on
+// first use. Handlers keep per-worker state here, as nginx modules keep
+// per-process state (e.g. upstream keep-alive caches).
+func (w *Worker) Local(key any, init func() any) any {
+	w.localMu.Lock()
+	defer w.localMu.Unlock()
+	if v, ok := w.locals[key]; ok {
+		return v
+	}
+	v := init()
+	w.locals[key] = v
+	return v
+}
+
+// AcquireConn takes a connection slot for an outgoing (upstream)
+// connection, reclaiming idle client connections under pressure as nginx
+// does in ngx_get_connection. It reports false when worker_connections are
+// exhausted.
+func (w *Worker) AcquireConn() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.drain()
+	if w.free == 0 {
+		return false
+	}
+	w.free--
+	return true
+}
+
+// ReleaseConn returns a slot taken by AcquireConn.
+func (w *Worker) ReleaseConn() {
+	w.mu.Lock()
+	w.free++
+	w.mu.Unlock()
+}
+
+func newWorker(inst *Instance, g *generation, id int) *Worker {
+	w := &Worker{
+		inst:   inst,
+		ic:     g.ic,
+		id:     id,
+		gen:    g,
+		conns:  map[*conn]struct{}{},
+		done:   make(chan struct{}),
+		locals: map[any]any{},
+	}
+	w.ctx, w.stop = context.WithCancel(context.Background())
+	return w
+}
+
+// start opens the worker's own descriptors of the listening sockets and
+// starts one accept loop on each.
+func (w *Worker) start(ls []*listener) error {
+	for _, l := range ls {
+		f, err := l.ln.File()
+		if err != nil {
+			return err
+		}
+		fl, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		w.lns = append(w.lns, fl.(*net.TCPListener))
+	}
+	w.free = w.ic.workerConns - len(w.lns)
+	for i, ln := range w.lns {
+		w.wg.Add(1)
+		go w.acceptLoop(ln, ls[i])
+	}
+	go func() {
+		w.wg.Wait()
+		w.stop()
+		close(w.done)
+	}()
+	return nil
+}
+
+func (w *Worker) acceptLoop(ln *net.TCPListener, l *listener) {
+	defer w.wg.Done()
+	for {
+		nc, err := ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		w.accept(nc, l)
+	}
+}
+
+// accept takes a slot for a new connection (ngx_event_accept,
+// ngx_get_connection) and starts its goroutine.
+func (w *Worker) accept(nc *net.TCPConn, l *listener) {
+	l.stats.accepted.Add(1)
+	ac := w.gen.addrFor(l, nc)
+	w.mu.Lock()
+	w.drain()
+	if w.free == 0 || w.exiting.Load() {
+		w.mu.Unlock()
+		w.inst.log.Error("worker_connections are not enough", "instance", w.ic.src.Name, "worker", w.id,
+			"worker_connections", w.ic.workerConns)
+		nc.Close()
+		l.stats.closes[ReasonNoFreeConnections].Add(1)
+		return
+	}
+	w.free--
+	c := newConn(w, nc, ac, l.stats)
+	w.conns[c] = struct{}{}
+	w.pushReusable(c)
+	c.state = stateNew
+	w.wg.Add(1)
+	w.mu.Unlock()
+	go func() {
+		defer w.wg.Done()
+		c.serve()
+	}()
+}
+
+// drain closes the oldest reusable connections when fewer than 1/16 of
+// worker_connections are free (ngx_drain_connections; before 1.19.2 only
+// when none are free). Must be called with w.mu held.
+func (w *Worker) drain() {
+	threshold := w.ic.workerConns / 16
+	if !w.ic.version.AtLeast(config.V1_19_2) {
+		threshold = 0
+	}
+	if w.free > threshold || w.reusableN == 0 {
+		return
+	}
+	if now := time.Now().Unix(); now != w.lastWarn {
+		w.lastWarn = now
+		w.inst.log.Warn(strconv.Itoa(w.ic.workerConns)+" worker_connections are not enough, reusing connections",
+			"instance", w.ic.src.Name, "worker", w.id)
+	}
+	n := max(1, min(32, w.reusableN/8))
+	for i := 0; i < n && w.tail != nil; i++ {
+		c := w.tail
+		w.unlink(c)
+		c.released = true
+		w.free++
+		c.requestClose(ReasonConnectionPressure)
+	}
+}
+
+// setState records a connection's state and keeps the reusable queue in
+// order (ngx_reusable_connection). It reports false when the connection
+// must close instead: it was reclaimed, or it would go idle while the
+// worker is exiting.
+func (w *Worker) setState(c *conn, st connState) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c.released {
+		return false
+	}
+	if c.queued {
+		w.unlink(c)
+	}
+	if st == stateIdle && w.exiting.Load() {
+		c.requestClose(w.exitReason())
+		return false
+	}
+	c.state = st
+	if st == stateNew || st == stateIdle || st == stateLingering {
+		w.pushReusable(c)
+	}
+	return true
+}
+
+func (w *Worker) pushReusable(c *conn) {
+	c.prev, c.next = nil, w.head
+	if w.head != nil {
+		w.head.prev = c
+	}
+	w.head = c
+	if w.tail == nil {
+		w.tail = c
+	}
+	c.queued = true
+	w.reusableN++
+}
+
+func (w *Worker) unlink(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		w.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		w.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+	c.queued = false
+	w.reusableN--
+}
+
+// requestClose asks a connection's goroutine to close it and wakes it.
+func (c *conn) requestClose(reason Reason) {
+	if c.closeReq.CompareAndSwap(0, uint32(reason)+1) {
+		c.nc.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// closed is called by a connection's goroutine once its socket is closed.
+func (w *Worker) closed(c *conn, reason Reason) {
+	w.mu.Lock()
+	if c.queued {
+		w.unlink(c)
+	}
+	delete(w.conns, c)
+	if !c.released {
+		c.released = true
+		w.free++
+	}
+	c.state = stateClosed
+	w.mu.Unlock()
+	c.ls.closes[reason].Add(1)
+	if c.end == EndRST {
+		c.ls.resets.Add(1)
+	}
+	w.inst.connClosed(c, reason)
+}
+
+func (w *Worker) exitReason() Reason {
+	return Reason(w.exitWhy.Load())
+}
+
+// shutdown starts a graceful stop (ngx_worker_process_cycle on SIGQUIT):
+// stop accepting, close idle keep-alive connections at once, let the
+// others finish, force everything closed after worker_shutdown_timeout.
+func (w *Worker) shutdown(reason Reason) {
+	w.mu.Lock()
+	if w.exiting.Load() {
+		w.mu.Unlock()
+		return
+	}
+	w.exitWhy.Store(uint32(reason))
+	w.exiting.Store(true)
+	for _, ln := range w.lns {
+		ln.Close()
+	}
+	// ngx_close_idle_connections: only keep-alive connections that are
+	// idle; new connections and those in lingering close stay.
+	for c := range w.conns {
+		if c.state == stateIdle {
+			c.requestClose(reason)
+		}
+	}
+	w.mu.Unlock()
+	if t := w.ic.shutdownTimeout; t > 0 {
+		timer := time.AfterFunc(t, func() { w.forceClose(ReasonShutdownTimeout) })
+		go func() {
+			<-w.done
+			timer.Stop()
+		}()
+	}
+}
+
+// forceClose closes every connection of the worker now
+// (ngx_shutdown_timer_handler, or a fast shutdown).
+func (w *Worker) forceClose(reason Reason) {
+	w.mu.Lock()
+	for c := range w.conns {
+		c.requestClose(reason)
+		c.stop()
+	}
+	w.mu.Unlock()
+}
+
+// snapshot returns the worker's counters.
+func (w *Worker) snapshot() WorkerStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := WorkerStats{ID: w.id, Free: w.free, Reusable: w.reusableN, Exiting: w.exiting.Load()}
+	for c := range w.conns {
+		ws.Connections++
+		switch c.state {
+		case stateIdle, stateIdleMin:
+			ws.Idle++
+		case stateNew:
+			ws.Waiting++
+		case stateLingering:
+			ws.Lingering++
+		default:
+			ws.Active++
+		}
+	}
+	return ws
+}
