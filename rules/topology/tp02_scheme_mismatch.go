@@ -1,0 +1,163 @@
+package topology
+
+import (
+	"strings"
+
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// TP02 reports TLS spoken to plain listeners and plain HTTP spoken to TLS
+// listeners.
+var TP02 = &lint.Analyzer{
+	ID:       "TP02",
+	Name:     "scheme-mismatch",
+	Severity: lint.SeverityError,
+	Scope:    lint.Cross,
+	Doc: `proxy_pass https:// to a backend listen without ssl, or http:// to an ssl listen.
+
+The scheme of proxy_pass (or grpc_pass) decides whether nginx starts a TLS
+handshake on the upstream connection; the backend's listen decides whether
+it expects one (the ssl parameter, or the old "ssl on;" in the server).
+When they disagree, every request fails:
+
+  * https:// to a plain listener: the backend reads the ClientHello as a
+    malformed request line and answers a plain-text 400 with
+    Connection: close; the frontend's handshake fails ("SSL_do_handshake()
+    failed ... wrong version number") and the client gets 502.
+  * http:// to an ssl listener: the backend reads a plain request on a TLS
+    port, answers 400 "The plain HTTP request was sent to HTTPS port"
+    (status 497 internally, a special response that closes the connection),
+    and the frontend passes that 400 to the client; the keep-alive pool is
+    never used because every response closes.
+
+The rule needs the frontend and the backend configs on the same command
+line; it follows each upstream server address to the listen socket that
+accepts it.
+
+Fix: make the scheme match the listener (https:// for ssl listeners, with
+proxy_ssl_* as needed), or add or remove ssl on the backend's listen.`,
+	Bad: `-- frontend.conf --
+events {}
+http {
+    upstream backend {
+        server 127.0.0.1:9443;
+    }
+    server {
+        listen 8080;
+        location / {
+            proxy_pass http://backend;
+        }
+    }
+}
+-- backend.conf --
+events {}
+http {
+    server {
+        listen 127.0.0.1:9443 ssl;
+        ssl_certificate     cert.pem;
+        ssl_certificate_key cert.key;
+        location / {
+            return 200 "ok\n";
+        }
+    }
+}
+`,
+	Good: `-- frontend.conf --
+events {}
+http {
+    upstream backend {
+        server 127.0.0.1:9443;
+    }
+    server {
+        listen 8080;
+        location / {
+            proxy_pass https://backend;
+        }
+    }
+}
+-- backend.conf --
+events {}
+http {
+    server {
+        listen 127.0.0.1:9443 ssl;
+        ssl_certificate     cert.pem;
+        ssl_certificate_key cert.key;
+        location / {
+            return 200 "ok\n";
+        }
+    }
+}
+`,
+	Run: runTP02,
+}
+
+func runTP02(pass *lint.Pass) error {
+	if pass.Topology == nil {
+		return nil
+	}
+	for _, in := range pass.Instances {
+		type key struct{ proxy, listen *parser.Node }
+		done := map[key]bool{}
+		for _, l := range pass.Topology.LinksFrom(in) {
+			if l.To == nil || l.Listen == nil || l.Server == nil {
+				continue
+			}
+			tls := listenerSpeaksTLS(l)
+			if tls == l.SSL {
+				continue
+			}
+			for _, p := range l.Proxies {
+				if p.Module != lint.ModuleProxy && p.Module != lint.ModuleGRPC {
+					continue
+				}
+				k := key{p.Node, l.Listen.Node}
+				if done[k] {
+					continue
+				}
+				done[k] = true
+				reportTP02(pass, p, l)
+			}
+		}
+	}
+	return nil
+}
+
+// listenerSpeaksTLS reports whether the socket that accepts l expects TLS:
+// ssl on any listen of that address (ngx_http_add_addresses ORs the flag
+// across servers), or "ssl on" in the server nginx picks.
+func listenerSpeaksTLS(l *lint.Link) bool {
+	if l.Listen.SSL {
+		return true
+	}
+	for _, s := range l.Candidates {
+		for _, ls := range s.Listens {
+			if ls.SSL && ls.AddrErr == nil && ls.Addr == l.Listen.Addr {
+				return true
+			}
+		}
+	}
+	if n := lint.Child(l.Server.Node, "ssl"); n != nil && strings.EqualFold(lint.ArgValue(n, 0), "on") {
+		return true
+	}
+	return false
+}
+
+func reportTP02(pass *lint.Pass, p *lint.Proxy, l *lint.Link) {
+	target := l.Target.String()
+	var f *lint.Finding
+	if l.SSL {
+		f = pass.ReportArg(p.Node, 0,
+			"%s starts a TLS handshake with %s, but the listen that accepts it in %s has no ssl: the backend answers the ClientHello "+
+				"with a plain-text 400 and closes, the handshake fails (\"wrong version number\") and every request gets 502; "+
+				"use %s:// or add ssl to the backend's listen",
+			p.Target, target, l.To.Path, strings.TrimSuffix(p.Scheme, "s"))
+	} else {
+		f = pass.ReportArg(p.Node, 0,
+			"%s sends plain HTTP to %s, but the listen that accepts it in %s expects TLS: the backend answers every request with "+
+				"400 \"The plain HTTP request was sent to HTTPS port\" and closes the connection, and the frontend passes that 400 to its clients; "+
+				"use %ss:// (with proxy_ssl_* as needed) or drop ssl from the backend's listen",
+			p.Target, target, l.To.Path, p.Scheme)
+	}
+	related(pass, f, l.Listen.Node, "backend listen")
+}
