@@ -741,13 +741,16 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 		reason, detail = CloseNotReusable, cause
 	case !x.bodySent:
 		reason, detail = CloseNotReusable, errors.New("request body not fully sent")
-	case x.w.exiting.Load():
-		reason = CloseShutdown
 	}
 	var evicted *upConn
 	cstats := c.pr.stats
 	c.cached = false
 	g.mu.Lock()
+	if reason == numCloseReasons && x.w.exiting.Load() {
+		// checked under the lock Shutdown drains with: nothing is
+		// cached once the worker is exiting
+		reason = CloseShutdown
+	}
 	if reason == numCloseReasons {
 		evicted = g.cache.put(c, x.tag)
 		g.startWatch(c)

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -415,5 +414,3 @@ func newRawBackend(t *testing.T, resp string) rawBackend {
 	b.mu.Unlock()
 	return rawBackend{b}
 }
-
-var errSentinel = errors.New("x")

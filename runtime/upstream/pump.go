@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"errors"
 	"io"
 	"strconv"
 	"sync/atomic"
@@ -131,5 +130,3 @@ func (x *exchange) waitPump() {
 	_ = x.stopPump()
 	x.res.ReadingBody = !x.pump.finished()
 }
-
-var errPumpClient = errors.New("client body read failed")

@@ -82,7 +82,7 @@ func (w *Worker) Shutdown() {
 		if g.cache == nil {
 			continue
 		}
-		g.mu.Lock()
+		g.mu.Lock() // release checks exiting under this lock
 		conns := g.cache.drain()
 		g.mu.Unlock()
 		for _, c := range conns {
