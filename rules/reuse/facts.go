@@ -351,10 +351,7 @@ func httpVersion(pass *lint.Pass, p *lint.Proxy) (string, *parser.Node) {
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value, s.Node
 	}
-	if pass.Target.AtLeast(parser.V1_29_7) {
-		return "1.1", nil
-	}
-	return "1.0", nil
+	return defaultHTTPVersion(pass.Target), nil
 }
 
 // headerList is the proxy_set_header list that applies at a place: the
@@ -484,3 +481,6 @@ func (o onceNodes) first(n *parser.Node) bool {
 	o[n] = true
 	return true
 }
+
+// equalFold compares header names case-insensitively.
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

@@ -24,4 +24,7 @@ var Analyzers = []*lint.Analyzer{
 	KA11,
 	KA12,
 	KA13,
+	KA14,
+	KA15,
+	KA16,
 }

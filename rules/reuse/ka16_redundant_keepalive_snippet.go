@@ -1,0 +1,136 @@
+package reuse
+
+import (
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/parser"
+)
+
+// KA16 reports the pre-1.29.7 keep-alive lines where nginx 1.29.7+ does
+// the same by default.
+var KA16 = &lint.Analyzer{
+	ID:         "KA16",
+	Name:       "redundant-keepalive-snippet",
+	Severity:   lint.SeverityInfo,
+	Scope:      lint.Single,
+	MinVersion: parser.V1_29_7,
+	Doc: `From 1.29.7, proxy_http_version 1.1 and proxy_set_header Connection "" repeat the defaults.
+
+nginx 1.29.7 made HTTP/1.1 the default proxy_http_version and stopped
+sending a Connection header to backends. The two lines every keep-alive
+guide asked for are then noise, and noise drifts: the next person to touch
+the snippet adds "close" or copies it where it matters less. Keep them only
+while the config must also run on nginx older than 1.29.7.
+
+A line is reported only where removing it changes nothing: proxy_http_version
+1.1 when the level would inherit 1.1 anyway, and Connection "" when its
+level keeps other proxy_set_header lines or has no outer list to inherit
+(otherwise removing it would make the level inherit the outer list). Each
+line is reported once, however many places include it.`,
+	Bad: `# target: 1.30
+events {}
+http {
+    proxy_http_version 1.1;
+    server {
+        listen 8080;
+        location / {
+            proxy_pass http://127.0.0.1:8081;
+        }
+    }
+}
+`,
+	Good: `# target: 1.30
+events {}
+http {
+    server {
+        listen 8080;
+        location / {
+            proxy_pass http://127.0.0.1:8081;
+        }
+    }
+}
+`,
+	Run: runKA16,
+}
+
+func runKA16(pass *lint.Pass) error {
+	const levels = parser.CtxHTTP | parser.CtxServer | parser.CtxLocation
+	for _, in := range pass.Instances {
+		report := func(nodes []*parser.Node, redundant func(*parser.Node) bool, format string) {
+			// Group the uses of each written directive.
+			byDir := map[*parser.Directive][]*parser.Node{}
+			var order []*parser.Directive
+			for _, n := range nodes {
+				if byDir[n.Directive] == nil {
+					order = append(order, n.Directive)
+				}
+				byDir[n.Directive] = append(byDir[n.Directive], n)
+			}
+			for _, d := range order {
+				uses := byDir[d]
+				all := true
+				for _, n := range uses {
+					if !redundant(n) {
+						all = false
+						break
+					}
+				}
+				if !all {
+					continue
+				}
+				where := ""
+				if len(uses) > 1 {
+					where = " (in all " + plural(len(uses), "place", "places") + " it is included)"
+				}
+				pass.Reportf(uses[0], format, nginxAt(pass.Target), where)
+			}
+		}
+
+		var versions []*parser.Node
+		for _, n := range in.NodesIn("proxy_http_version", levels) {
+			if lint.ArgValue(n, 0) == "1.1" {
+				versions = append(versions, n)
+			}
+		}
+		report(versions, func(n *parser.Node) bool {
+			return inheritedVersion(pass, n.Parent) == "1.1"
+		}, "%s already talks HTTP/1.1 to upstreams (the default since 1.29.7): this line changes nothing%s. "+
+			"Keep it only while the config must also run on nginx before 1.29.7")
+
+		var conns []*parser.Node
+		for _, n := range in.NodesIn("proxy_set_header", levels) {
+			if len(n.Args) == 2 && equalFold(n.Args[0].Value, "Connection") && n.Args[1].Value == "" {
+				conns = append(conns, n)
+			}
+		}
+		report(conns, func(n *parser.Node) bool {
+			for _, s := range n.Parent.Children {
+				if s.Name == "proxy_set_header" && len(s.Args) > 0 && !equalFold(s.Args[0].Value, "Connection") {
+					return true // the level keeps a list of its own
+				}
+			}
+			return inheritedHeaders(pass, n.Parent, "proxy").level() == nil
+		}, "%s sends no Connection header to upstreams by default (since 1.29.7): this line changes nothing%s. "+
+			"Keep it only while the config must also run on nginx before 1.29.7")
+	}
+	return nil
+}
+
+// inheritedVersion returns the proxy_http_version block b would use
+// without a directive of its own.
+func inheritedVersion(pass *lint.Pass, b *parser.Node) string {
+	if b == nil || b.Parent == nil || b.Parent.IsRoot() {
+		return defaultHTTPVersion(pass.Target)
+	}
+	s := pass.Effective(b.Parent, "proxy_http_version")
+	if s.Node != nil && len(s.Node.Args) > 0 {
+		return s.Node.Args[0].Value
+	}
+	return defaultHTTPVersion(pass.Target)
+}
+
+func defaultHTTPVersion(v parser.Version) string {
+	if v.AtLeast(parser.V1_29_7) {
+		return "1.1"
+	}
+	return "1.0"
+}
