@@ -9,5 +9,6 @@ import "github.com/ngxkeep/ngxkeep/lint"
 
 // Analyzers are the package's rules, sorted by ID.
 var Analyzers = []*lint.Analyzer{
+	AH01, AH02,
 	TO01, TO02, TO03, TO04, TO05, TO06, TO07, TO08, TO09, TO10,
 }
