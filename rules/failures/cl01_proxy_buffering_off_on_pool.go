@@ -72,7 +72,7 @@ http {
     }
 }
 `,
-	Run: runCL01,
+	Run: indexed(runCL01),
 }
 
 // streamingWords are path segments (or segment prefixes) that name a
@@ -128,7 +128,7 @@ func runCL01(pass *lint.Pass) error {
 
 // streams reports whether p's location looks like a streaming endpoint.
 func streams(pass *lint.Pass, p *lint.Proxy) bool {
-	for _, n := range pass.Effective(p.Node, "proxy_set_header").Nodes {
+	for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
 		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "upgrade") && n.Args[1].Value != "" {
 			return true
 		}

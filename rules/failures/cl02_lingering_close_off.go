@@ -59,7 +59,7 @@ http {
     }
 }
 `,
-	Run: runCL02,
+	Run: indexed(runCL02),
 }
 
 func runCL02(pass *lint.Pass) error {

@@ -53,7 +53,7 @@ http {
     }
 }
 `,
-	Run: runCL03,
+	Run: indexed(runCL03),
 }
 
 func runCL03(pass *lint.Pass) error {

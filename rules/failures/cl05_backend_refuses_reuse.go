@@ -90,7 +90,7 @@ http {
     }
 }
 `,
-	Run: runCL05,
+	Run: indexed(runCL05),
 }
 
 // refusal is why a backend server never keeps a connection.
@@ -158,6 +158,9 @@ func runCL05(pass *lint.Pass) error {
 		done := map[key]bool{}
 		for _, l := range pass.Topology.LinksFrom(in) {
 			if l.Upstream == nil || l.UpstreamServer == nil {
+				continue
+			}
+			if (l.To == nil || l.To == in) && (l.Tier == nil || l.Tier.MaxRequests != 1) {
 				continue
 			}
 			var users []*lint.Proxy

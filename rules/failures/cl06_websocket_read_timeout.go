@@ -68,7 +68,7 @@ http {
     }
 }
 `,
-	Run: runCL06,
+	Run: indexed(runCL06),
 }
 
 func runCL06(pass *lint.Pass) error {
@@ -111,7 +111,7 @@ func runCL06(pass *lint.Pass) error {
 // forwards the client's Upgrade header for p, or nil.
 func upgradeHeader(pass *lint.Pass, p *lint.Proxy) *parser.Node {
 	var found *parser.Node
-	for _, n := range pass.Effective(p.Node, "proxy_set_header").Nodes {
+	for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
 		if len(n.Args) < 2 || !strings.EqualFold(n.Args[0].Value, "upgrade") {
 			continue
 		}

@@ -4,45 +4,138 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
 	"github.com/ngxkeep/ngxkeep/parser"
 )
 
-// value is the effective value of one directive at one place: its arguments
-// and the directive they come from (nil for nginx's default).
+// value is the effective value of one directive at one place: the
+// directives of the nearest level that sets it, or nginx's default.
 type value struct {
-	args []string
-	node *parser.Node
-	// nodes are all directives of the level whose list applies (array
-	// directives such as proxy_set_header).
+	// node is the directive the value comes from (nil for the default);
+	// nodes are all directives of that level (several for list and
+	// bitmask directives such as proxy_set_header, proxy_next_upstream).
+	node  *parser.Node
 	nodes []*parser.Node
-	// values holds one argument list per directive making up the value
-	// (several for bitmask directives such as proxy_next_upstream).
-	values [][]string
+	def   []string // the default's arguments when node is nil
 }
 
 func (v value) explicit() bool { return v.node != nil }
 
+// first returns the first argument of the value.
 func (v value) first() string {
-	if len(v.args) == 0 {
-		return ""
+	if v.node != nil {
+		return lint.ArgValue(v.node, 0)
 	}
-	return v.args[0]
+	if len(v.def) > 0 {
+		return v.def[0]
+	}
+	return ""
+}
+
+// each calls fn for every argument of every directive of the value.
+func (v value) each(fn func(string)) {
+	if v.node == nil {
+		for _, a := range v.def {
+			fn(a)
+		}
+		return
+	}
+	for _, n := range v.nodes {
+		for _, a := range n.Args {
+			fn(a.Value)
+		}
+	}
 }
 
 // effective returns the value nginx uses for name at n, filling in the
-// target version's default when neither the config nor the engine has one.
+// target version's default when the config sets none. It follows the
+// parser's inheritance (the nearest level that sets the directive; every
+// directive of that level for list and bitmask directives) through a
+// per-pass index of the directive's levels, so that a lookup does not scan
+// the thousands of children of an http block (Pass.Effective does, once
+// per proxy).
 func effective(pass *lint.Pass, n *parser.Node, name string) value {
-	s := pass.Effective(n, name)
-	if s.Node != nil {
-		return value{args: s.Args, node: s.Node, nodes: s.Nodes, values: s.Values}
+	in := pass.InstanceOf(n)
+	if in == nil {
+		s := pass.Effective(n, name)
+		if s.Node == nil {
+			if s.Default {
+				return value{def: s.Args}
+			}
+			return value{def: defaultArgs(name, pass.Target)}
+		}
+		nodes := s.Nodes
+		if len(nodes) == 0 {
+			nodes = []*parser.Node{s.Node}
+		}
+		return value{node: s.Node, nodes: nodes}
 	}
-	if s.Default && len(s.Args) > 0 {
-		return value{args: s.Args, values: s.Values}
+	levels := indexFor(pass).levels(in, name)
+	if len(levels) > 0 {
+		start := n
+		if n.Directive != nil && n.Block == nil && n.Parent != nil {
+			start = n.Parent
+		}
+		for m := start; m != nil; m = m.Parent {
+			if found := levels[m]; len(found) > 0 {
+				return value{node: found[0], nodes: found}
+			}
+		}
 	}
-	return value{args: defaultArgs(name, pass.Target)}
+	return value{def: defaultArgs(name, pass.Target)}
+}
+
+// dirIndex maps, per instance and directive name, each block to the
+// directives of that name among its children.
+type dirIndex struct {
+	m      map[*lint.Instance]map[string]map[*parser.Node][]*parser.Node
+	pooled map[*lint.Proxy]pooledResult
+}
+
+// indexes holds one dirIndex per running pass; a pass is used by one
+// goroutine, and each Run deletes its entry when it returns.
+var indexes sync.Map
+
+func indexFor(pass *lint.Pass) *dirIndex {
+	if v, ok := indexes.Load(pass); ok {
+		return v.(*dirIndex)
+	}
+	ix := &dirIndex{m: map[*lint.Instance]map[string]map[*parser.Node][]*parser.Node{},
+		pooled: map[*lint.Proxy]pooledResult{}}
+	indexes.Store(pass, ix)
+	return ix
+}
+
+// indexed wraps a run function so that its directive index lives exactly
+// as long as the pass.
+func indexed(run func(*lint.Pass) error) func(*lint.Pass) error {
+	return func(pass *lint.Pass) error {
+		defer indexes.Delete(pass)
+		return run(pass)
+	}
+}
+
+func (ix *dirIndex) levels(in *lint.Instance, name string) map[*parser.Node][]*parser.Node {
+	byName := ix.m[in]
+	if byName == nil {
+		byName = map[string]map[*parser.Node][]*parser.Node{}
+		ix.m[in] = byName
+	}
+	if lv, ok := byName[name]; ok {
+		return lv
+	}
+	var lv map[*parser.Node][]*parser.Node
+	for _, d := range in.Nodes(name) {
+		if lv == nil {
+			lv = map[*parser.Node][]*parser.Node{}
+		}
+		lv[d.Parent] = append(lv[d.Parent], d)
+	}
+	byName[name] = lv
+	return lv
 }
 
 // defaultArgs are nginx's defaults for the directives these rules read.
@@ -56,7 +149,7 @@ func defaultArgs(name string, v parser.Version) []string {
 			return []string{"0"}
 		case "connect_timeout", "read_timeout", "send_timeout":
 			return []string{"60s"}
-		case "request_buffering", "buffering":
+		case "request_buffering", "buffering", "pass_request_body":
 			return []string{"on"}
 		case "keep_conn":
 			return []string{"off"}
@@ -104,15 +197,7 @@ type flags map[string]bool
 
 func nextUpstream(v value) flags {
 	f := flags{}
-	lists := v.values
-	if len(lists) == 0 {
-		lists = [][]string{v.args}
-	}
-	for _, l := range lists {
-		for _, a := range l {
-			f[strings.ToLower(a)] = true
-		}
-	}
+	v.each(func(a string) { f[strings.ToLower(a)] = true })
 	return f
 }
 
@@ -206,9 +291,8 @@ func reuses(pass *lint.Pass, p *lint.Proxy) bool {
 // connectionHeader returns the Connection value proxy p sends, and whether
 // proxy_set_header sets one.
 func connectionHeader(pass *lint.Pass, p *lint.Proxy) (string, bool) {
-	v := pass.Effective(p.Node, "proxy_set_header")
 	val, set := "", false
-	for _, n := range v.Nodes {
+	for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
 		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
 			val, set = n.Args[1].Value, true
 		}
@@ -222,11 +306,21 @@ func pooledProxy(pass *lint.Pass, p *lint.Proxy) (pool, bool) {
 	if p.Upstream == nil || p.Variable {
 		return pool{}, false
 	}
-	pl, ok := poolOf(pass.Target, p.Upstream)
-	if !ok || !reuses(pass, p) {
-		return pool{}, false
+	ix := indexFor(pass)
+	if r, ok := ix.pooled[p]; ok {
+		return r.pool, r.ok
 	}
-	return pl, true
+	pl, ok := poolOf(pass.Target, p.Upstream)
+	if ok && !reuses(pass, p) {
+		pl, ok = pool{}, false
+	}
+	ix.pooled[p] = pooledResult{pl, ok}
+	return pl, ok
+}
+
+type pooledResult struct {
+	pool pool
+	ok   bool
 }
 
 // peerCount counts the addresses of an upstream block the way

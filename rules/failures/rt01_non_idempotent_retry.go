@@ -63,7 +63,7 @@ http {
     }
 }
 `,
-	Run: runRT01,
+	Run: indexed(runRT01),
 }
 
 var retryModules = []lint.Module{lint.ModuleProxy, lint.ModuleFastCGI, lint.ModuleGRPC, lint.ModuleUWSGI, lint.ModuleSCGI}

@@ -77,7 +77,7 @@ http {
     }
 }
 `,
-	Run: runRT02,
+	Run: indexed(runRT02),
 }
 
 func runRT02(pass *lint.Pass) error {
@@ -87,15 +87,17 @@ func runRT02(pass *lint.Pass) error {
 			if p.Module == lint.ModuleUWSGI || p.Module == lint.ModuleSCGI {
 				continue
 			}
-			if _, ok := pooledProxy(pass, p); !ok {
+			if p.Upstream == nil {
 				continue
 			}
 			v := effective(pass, p.Node, p.Module.Prefix()+"_next_upstream")
 			if !v.explicit() {
 				continue
 			}
-			f := nextUpstream(v)
-			if f["off"] || !f["error"] {
+			if f := nextUpstream(v); !f["off"] && f["error"] {
+				continue
+			}
+			if _, ok := pooledProxy(pass, p); ok {
 				hit = append(hit, p)
 			}
 		}
@@ -110,7 +112,7 @@ func runRT02(pass *lint.Pass) error {
 }
 
 func reportRT02(pass *lint.Pass, g *group) {
-	f := nextUpstream(value{args: argValues(g.node)})
+	f := nextUpstream(value{node: g.node, nodes: []*parser.Node{g.node}})
 	what := g.node.Name + " off"
 	if !f["off"] {
 		what = fmt.Sprintf("%s %s (no \"error\")", g.node.Name, strings.Join(argValues(g.node), " "))

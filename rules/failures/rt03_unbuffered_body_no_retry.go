@@ -77,7 +77,7 @@ http {
     }
 }
 `,
-	Run: runRT03,
+	Run: indexed(runRT03),
 }
 
 func runRT03(pass *lint.Pass) error {

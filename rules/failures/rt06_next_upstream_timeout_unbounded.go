@@ -67,7 +67,7 @@ http {
     }
 }
 `,
-	Run: runRT06,
+	Run: indexed(runRT06),
 }
 
 const defaultReadTimeout = 60 * time.Second
