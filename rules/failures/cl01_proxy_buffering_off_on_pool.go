@@ -12,11 +12,10 @@ import (
 
 // CL01 reports proxy_buffering off on locations that do not stream.
 var CL01 = &lint.Analyzer{
-	ID:        "CL01",
-	Name:      "proxy-buffering-off-on-pool",
-	Severity:  lint.SeverityWarning,
-	Scope:     lint.Single,
-	Versioned: true, // the pool wording depends on the target's defaults
+	ID:       "CL01",
+	Name:     "proxy-buffering-off-on-pool",
+	Severity: lint.SeverityWarning,
+	Scope:    lint.Single,
 	Doc: `proxy_buffering off on a location that does not stream: each upstream connection is held for the slowest client's whole download.
 
 With proxy_buffering on (the default) nginx reads the response from the
