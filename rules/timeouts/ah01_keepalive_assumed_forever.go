@@ -435,7 +435,7 @@ func reportAH01Upstream(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	c.add("when more than %d connections per worker are idle (the least recently used is closed)", pl.size)
 	c.add("on every reload and graceful shutdown (all cached connections are closed at once)")
 
-	closers := poolClosers(pass, in, u, 0)
+	closers := poolClosers(pass, u, linkIndex(pass, in)[u], 0)
 	backend := "the backend closes them on its own idle timeout (75s for a default nginx, 5-60s for most app servers), on restarts and under connection pressure"
 	if len(closers) > 0 {
 		backend = closers[0].what(pass) + ", and on restarts and under connection pressure"

@@ -508,18 +508,19 @@ func linkServers(l *lint.Link) []*lint.Server {
 	return l.Candidates
 }
 
-// upstreamLinks returns the links of in's upstream u.
-func upstreamLinks(pass *lint.Pass, in *lint.Instance, u *lint.Upstream) []*lint.Link {
+// linkIndex returns the links of in's upstreams, by upstream (built once
+// per rule run instead of scanning every link per upstream).
+func linkIndex(pass *lint.Pass, in *lint.Instance) map[*lint.Upstream][]*lint.Link {
+	m := map[*lint.Upstream][]*lint.Link{}
 	if pass.Topology == nil {
-		return nil
+		return m
 	}
-	var out []*lint.Link
 	for _, l := range pass.Topology.LinksFrom(in) {
-		if l.Upstream == u {
-			out = append(out, l)
+		if l.Upstream != nil {
+			m[l.Upstream] = append(m[l.Upstream], l)
 		}
 	}
-	return out
+	return m
 }
 
 // frontPool is a pooling frontend upstream whose connections reach a
@@ -564,27 +565,22 @@ func poolsInto(pass *lint.Pass, in *lint.Instance, srv *parser.Node) []frontPool
 // name (at server level) comes from node n: n's own server, or every
 // server that inherits an http-level directive.
 func serversUsing(pass *lint.Pass, in *lint.Instance, n *parser.Node) []*lint.Server {
+	if n.Ctx&parser.CtxHTTP == 0 {
+		srv := lint.Enclosing(n, "server")
+		for _, s := range in.Servers() {
+			if s.Node == srv {
+				return []*lint.Server{s}
+			}
+		}
+		return nil
+	}
 	var out []*lint.Server
 	for _, s := range in.Servers() {
-		if isAncestor(s.Node, n) {
-			out = append(out, s)
-			continue
-		}
-		if n.Ctx&parser.CtxHTTP != 0 && effective(pass, s.Node, n.Name).node == n {
+		if effective(pass, s.Node, n.Name).node == n {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-// isAncestor reports whether a is n or one of n's ancestors.
-func isAncestor(a, n *parser.Node) bool {
-	for p := n; p != nil; p = p.Parent {
-		if p == a {
-			return true
-		}
-	}
-	return false
 }
 
 // addTierRelated adds a declared tier's position to a finding.

@@ -78,13 +78,12 @@ func locationName(n *parser.Node) string {
 	return s
 }
 
-// poolClosers returns what closes the idle connections of upstream u of
-// instance in, server by server: the backend nginx server blocks the
+// poolClosers returns what closes the idle connections of upstream u
+// (whose topology links are links), server by server: the backend nginx server blocks the
 // topology links its addresses to, else a declared app tier, else (when
 // assumed > 0) the assumed backend idle timeout. Servers whose backend has
 // keep-alive off everywhere are skipped (TO05 and CL05 report those).
-func poolClosers(pass *lint.Pass, in *lint.Instance, u *lint.Upstream, assumed time.Duration) []closer {
-	links := upstreamLinks(pass, in, u)
+func poolClosers(pass *lint.Pass, u *lint.Upstream, links []*lint.Link, assumed time.Duration) []closer {
 	var out []closer
 	seen := map[any]bool{}
 	add := func(key any, c closer) {
@@ -141,4 +140,15 @@ func tooClose(a, b time.Duration) bool {
 		d = -d
 	}
 	return d <= raceMargin
+}
+
+// reachesKnown reports whether any link leads to a backend nginx of the
+// run or a declared tier.
+func reachesKnown(links []*lint.Link) bool {
+	for _, l := range links {
+		if l.To != nil || l.Tier != nil {
+			return true
+		}
+	}
+	return false
 }

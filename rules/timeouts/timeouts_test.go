@@ -1,13 +1,18 @@
 package timeouts
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ngxkeep/ngxkeep/lint"
 	"github.com/ngxkeep/ngxkeep/lint/linttest"
+	"github.com/ngxkeep/ngxkeep/parser"
 )
 
 func TestAnalyzers(t *testing.T) {
@@ -73,5 +78,119 @@ func TestFoundingScenario(t *testing.T) {
 		if want[k] == 0 {
 			t.Errorf("unexpected finding %s (%d)", k, n)
 		}
+	}
+}
+
+// genLarge is the benchmark tree generator shared by the project; the test
+// below is skipped where it (or python3) is not available.
+const genLarge = "/work/shared/bench/gen_large.py"
+
+// TestGenLargeSeeds generates an include-heavy tree with gen_large.py and
+// checks that the package's rules find exactly the mistakes the generator
+// says it seeded: every 13th server sets keepalive_timeout 0 (TO05) and
+// keepalive_requests 100 (TO07); every 17th pooled upstream sets
+// keepalive_timeout 300s, above the assumed 75s backend idle timeout
+// (TO01). NGXKEEP_GEN_LARGE_SERVERS sets the size (default 260).
+func TestGenLargeSeeds(t *testing.T) {
+	gen := genLarge
+	if p := os.Getenv("NGXKEEP_GEN_LARGE"); p != "" {
+		gen = p
+	}
+	py, err := exec.LookPath("python3")
+	if _, serr := os.Stat(gen); err != nil || serr != nil {
+		t.Skip("gen_large.py or python3 not available")
+	}
+	servers := "260"
+	if s := os.Getenv("NGXKEEP_GEN_LARGE_SERVERS"); s != "" {
+		servers = s
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(py, gen, "--out", dir, "--servers", servers).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", gen, err, out)
+	}
+	seeded := map[string]int{}
+	for _, line := range strings.Split(string(out), "\n") {
+		rest, ok := strings.CutPrefix(line, "seeded: ")
+		if !ok {
+			continue
+		}
+		for _, kv := range strings.Split(strings.Trim(rest, "{}"), ",") {
+			k, v, _ := strings.Cut(kv, ":")
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("cannot read generator output %q", line)
+			}
+			seeded[strings.Trim(strings.TrimSpace(k), "'")] = n
+		}
+	}
+	if len(seeded) == 0 {
+		t.Fatalf("no seeded counts in generator output:\n%s", out)
+	}
+	main := filepath.Join(dir, "nginx.conf")
+	cfg, err := parser.Load(main, parser.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []parser.Version{parser.DefaultVersion, {Major: 1, Minor: 22}} {
+		res, err := lint.Run(context.Background(), lint.Options{Target: target, Analyzers: Analyzers,
+			Instances: []*lint.Instance{lint.NewInstance(main, cfg, cfg.Tree())}, CompareVersions: []parser.Version{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, f := range res.Findings {
+			got[f.Rule]++
+		}
+		t.Logf("target %s: seeded %v, found %v", target, seeded, got)
+		want := map[string]int{
+			"TO05": seeded["server_ka_off_or_low"],
+			"TO07": seeded["server_ka_off_or_low"],
+			"TO01": seeded["upstream_ka_timeout_long"],
+		}
+		for id, n := range want {
+			if got[id] != n {
+				t.Errorf("target %s: %s found %d, generator seeded %d", target, id, got[id], n)
+			}
+		}
+		for id, n := range got {
+			if _, ok := want[id]; !ok {
+				t.Errorf("target %s: unexpected %d %s finding(s)", target, n, id)
+			}
+		}
+	}
+}
+
+// BenchmarkGenLarge times the package's rules on the 2,000-server
+// gen_large.py tree (parsing excluded).
+func BenchmarkGenLarge(b *testing.B) {
+	py, err := exec.LookPath("python3")
+	if _, serr := os.Stat(genLarge); err != nil || serr != nil {
+		b.Skip("gen_large.py or python3 not available")
+	}
+	dir := b.TempDir()
+	if out, err := exec.Command(py, genLarge, "--out", dir).CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	main := filepath.Join(dir, "nginx.conf")
+	cfg, err := parser.Load(main, parser.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := lint.NewInstance(main, cfg, cfg.Tree())
+	// "engine" is the run without rules (topology, indexes), so that the
+	// rules' own cost is the difference.
+	for _, bc := range []struct {
+		name      string
+		analyzers []*lint.Analyzer
+	}{{"engine", nil}, {"timeouts", Analyzers}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := lint.Run(context.Background(), lint.Options{Analyzers: bc.analyzers,
+					Instances: []*lint.Instance{in}, CompareVersions: []parser.Version{}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -93,6 +93,7 @@ http {
 func runTO01(pass *lint.Pass) error {
 	assumed := pass.OptionDuration("backend_idle_timeout")
 	for _, in := range pass.Instances {
+		links := linkIndex(pass, in)
 		for _, u := range in.Upstreams() {
 			pl, ok := activePool(pass, u)
 			if !ok {
@@ -100,7 +101,7 @@ func runTO01(pass *lint.Pass) error {
 			}
 			pi := poolTimeout(pass, u)
 			var bad []closer
-			for _, c := range poolClosers(pass, in, u, assumed) {
+			for _, c := range poolClosers(pass, u, links[u], assumed) {
 				if outlives(pi, c) {
 					bad = append(bad, c)
 				}

@@ -98,8 +98,12 @@ http {
 
 func runTO03(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
+		links := linkIndex(pass, in)
 		// The frontend side: an upstream pool and what it reaches.
 		for _, u := range in.Upstreams() {
+			if !reachesKnown(links[u]) {
+				continue
+			}
 			pl, ok := activePool(pass, u)
 			if !ok {
 				continue
@@ -108,7 +112,7 @@ func runTO03(pass *lint.Pass) error {
 			if pi.unlimited {
 				continue
 			}
-			for _, c := range poolClosers(pass, in, u, 0) {
+			for _, c := range poolClosers(pass, u, links[u], 0) {
 				if tooClose(pi.d, c.d) {
 					reportTO03Pool(pass, pl, pi, c)
 					break

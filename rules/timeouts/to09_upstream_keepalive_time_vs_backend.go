@@ -110,12 +110,16 @@ func runTO09(pass *lint.Pass) error {
 		return nil
 	}
 	for _, in := range pass.Instances {
+		index := linkIndex(pass, in)
 		for _, u := range in.Upstreams() {
+			links := index[u]
+			if !reachesKnown(links) {
+				continue
+			}
 			pl, ok := activePool(pass, u)
 			if !ok {
 				continue
 			}
-			links := upstreamLinks(pass, in, u)
 			if pass.Target.AtLeast(v1_19_10) {
 				checkTO09(pass, pl, links, "keepalive_time")
 			}
