@@ -121,10 +121,17 @@ func backendIdle(pass *lint.Pass, in *lint.Instance, us *lint.UpstreamServer, as
 	return idleSource{d: assumed, what: "assumed backend idle timeout (option backend_idle_timeout)"}
 }
 
+// noIdleLimit stands for the missing idle timeout of cached connections
+// before 1.15.3.
+const noIdleLimit = time.Duration(1<<63 - 1)
+
 // poolIdle returns the upstream's keepalive_timeout and its directive.
-func poolIdle(u *lint.Upstream) (time.Duration, *parser.Node) {
+func poolIdle(target parser.Version, u *lint.Upstream) (time.Duration, *parser.Node) {
 	n := u.Child("keepalive_timeout")
 	if n == nil {
+		if target.Before(parser.V1_15_3) {
+			return noIdleLimit, nil
+		}
 		return 60 * time.Second, nil
 	}
 	d, ok := msec(lint.ArgValue(n, 0))
@@ -152,7 +159,7 @@ func runRT04(pass *lint.Pass) error {
 			if !used {
 				continue
 			}
-			idle, idleNode := poolIdle(u)
+			idle, idleNode := poolIdle(pass.Target, u)
 			for _, s := range u.Servers {
 				maxFails := 1
 				if v, ok := s.Params["max_fails"]; ok {
@@ -188,7 +195,11 @@ func reportRT04(pass *lint.Pass, u *lint.Upstream, s *lint.UpstreamServer, n int
 		cmp = "equals"
 	}
 	idleText := lint.FormatDuration(idle) + " (keepalive_timeout)"
-	if idleNode == nil {
+	switch {
+	case idle == noIdleLimit:
+		idleText = "forever (no upstream keepalive_timeout before 1.15.3)"
+		cmp = "outlives"
+	case idleNode == nil:
 		idleText = lint.FormatDuration(idle) + " (default keepalive_timeout)"
 	}
 	addr := lint.ArgValue(s.Node, 0)

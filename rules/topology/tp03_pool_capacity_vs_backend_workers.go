@@ -165,6 +165,9 @@ func runTP03(pass *lint.Pass) error {
 			if firstListen == nil && l.Listen != nil {
 				firstListen = l.Listen.Node
 			}
+			if firstListen == nil && l.Server != nil {
+				firstListen = l.Server.Node // a server without listen: *:80
+			}
 		}
 		if len(order) == 0 {
 			continue
