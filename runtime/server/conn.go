@@ -217,16 +217,18 @@ func (c *conn) readBodyBytes(p []byte, timeout time.Duration) (int, error) {
 	return 0, nil
 }
 
-// readDiscard reads and drops up to n bytes (ngx_http_read_discarded_request_body).
-func (c *conn) readDiscard(n int, timeout time.Duration) (int, error) {
+// readDiscard reads and drops up to left bytes, at most 4 KB at a time
+// (ngx_http_read_discarded_request_body).
+func (c *conn) readDiscard(left int64, timeout time.Duration) (int, error) {
 	if src := c.avail(); len(src) > 0 {
-		k := min(n, len(src))
+		k := int(min(left, int64(len(src))))
 		c.consume(k)
 		return k, nil
 	}
 	if c.scratch == nil {
 		c.scratch = make([]byte, 4096)
 	}
+	n := int(min(left, int64(len(c.scratch))))
 	k, err := c.read(c.scratch[:n], time.Now().Add(timeout))
 	if k > 0 {
 		return k, nil
@@ -764,8 +766,9 @@ func (c *conn) finalizeConnection(r *Request) (action, Reason) {
 			if reason == ReasonDiscardTimeout && c.timedout {
 				c.resetIfConfigured(lc)
 			}
-			if reason == ReasonPeerClosed && c.ic.version.AtLeast(config.V1_19_9) {
-				return actionClose, reason
+			if !r.keepalive && r.closeReason != ReasonNone {
+				// The response already said close; that is the reason.
+				reason = r.closeReason
 			}
 			return actionClose, reason
 		}

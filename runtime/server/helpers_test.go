@@ -52,13 +52,26 @@ type testServer struct {
 // first server is the one returned.
 func start(t *testing.T, src string) *testServer {
 	t.Helper()
+	return startWith(t, src, nil)
+}
+
+// startWith runs an instance whose locations named in handlers (by path)
+// use those handlers.
+func startWith(t *testing.T, src string, handlers map[string]Handler) *testServer {
+	t.Helper()
 	cfg, diags := config.Decode("test.hcl", []byte(src))
 	if diags.HasErrors() {
 		t.Fatalf("config: %v", diags)
 	}
 	lb := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	inst, err := New(cfg.Instances[0], Options{Logger: log})
+	opts := Options{Logger: log}
+	if handlers != nil {
+		opts.Handler = func(l *config.Location, _ *Options) (Handler, error) {
+			return handlers[l.Path], nil
+		}
+	}
+	inst, err := New(cfg.Instances[0], opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -359,7 +359,7 @@ func (c *conn) discardRest(r *Request) (Reason, bool) {
 			timer = lc.lingeringTimeout
 		}
 		if !r.Head.Chunked {
-			n, err := c.readDiscard(int(min(r.bodyLeft, int64(len(c.scratch)))), timer)
+			n, err := c.readDiscard(r.bodyLeft, timer)
 			r.bodyLeft -= int64(n)
 			if r.bodyLeft == 0 {
 				break
