@@ -591,21 +591,18 @@ func addTierRelated(f *lint.Finding, t *lint.Tier, format string, args ...any) {
 	f.Related = append(f.Related, lint.Related{File: t.File, Pos: t.Pos, End: t.Pos, Message: fmt.Sprintf(format, args...)})
 }
 
-// safeTimeout suggests a pool idle timeout safely below a peer's idle
-// timeout: a fifth less, at least a second less, whole seconds.
+// safeTimeout suggests a pool idle timeout clearly below a peer's, outside
+// the raceMargin band TO03 reports: a fifth less and at least two seconds
+// less, in whole seconds (half the peer's for timeouts of 3s and less).
 func safeTimeout(peer time.Duration) time.Duration {
-	m := peer / 5
-	if m < time.Second {
-		m = time.Second
+	if peer <= 3*time.Second {
+		return (peer / 2).Truncate(100 * time.Millisecond)
 	}
-	d := (peer - m).Truncate(time.Second)
-	if d < time.Second {
-		if peer > 200*time.Millisecond {
-			return (peer / 2).Truncate(100 * time.Millisecond)
-		}
-		return peer / 2
+	d := peer - peer/5
+	if alt := peer - 2*time.Second; alt < d {
+		d = alt
 	}
-	return d
+	return d.Truncate(time.Second)
 }
 
 // sortedKeys returns map keys in order, for deterministic reports.

@@ -45,7 +45,7 @@ within a second of each other) or is at least as long as the assumed one.
 
 Fix: set keepalive_timeout in the upstream block clearly below the
 backend's idle timeout (for a 75s nginx backend the default 60s is fine; for
-Node.js' 5s use 4s), or raise the backend's timeout above the pool's.`,
+Node.js' 5s use 3s), or raise the backend's timeout above the pool's.`,
 	Bad: `events {}
 http {
     upstream app {

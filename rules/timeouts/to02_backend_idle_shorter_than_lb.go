@@ -206,8 +206,19 @@ func reportTO02(pass *lint.Pass, g *idleGroup) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s closes idle client connections sooner than %s", subject, strings.Join(names, " and "))
-	b.WriteString(": the proxy regularly sends a request on a connection nginx has just closed and reads EOF or a reset; " +
-		"a load balancer answers its client with 502, a frontend nginx retries a GET but answers a POST with 502")
+	lb, fe := false, false
+	for _, h := range g.holders {
+		lb, fe = lb || h.tier != nil, fe || h.tier == nil
+	}
+	b.WriteString(": the proxy regularly sends a request on a connection nginx has just closed and reads EOF or a reset; ")
+	switch {
+	case lb && fe:
+		b.WriteString("the load balancer answers its client with 502, the frontend nginx retries a GET but answers a POST with 502")
+	case lb:
+		b.WriteString("the load balancer answers its client with 502")
+	default:
+		b.WriteString("the frontend nginx retries a GET but answers a POST with 502")
+	}
 	if longest.unlimited {
 		b.WriteString("; give the frontend's pool a keepalive_timeout (1.15.3+) below this server's")
 	} else {

@@ -276,10 +276,13 @@ func reportTO04(pass *lint.Pass, h *chainHit) {
 	var b strings.Builder
 	what := describe(h.name, h.front)
 	if h.kind == waitRead {
+		after := "while the backend keeps working and then logs 499 writing to the closed socket"
+		if w.tier != nil {
+			after = "while the app keeps working on a request nobody waits for"
+		}
 		fmt.Fprintf(&b, "%s: %s %s at most %s between two reads from the backend, but %s: "+
-			"when the app takes between %s and %s, this nginx gives up first, answers 504 Gateway Timeout and drops the upstream connection, "+
-			"while the backend keeps working and then logs 499 writing to the closed socket",
-			what, locs, waits, human(h.frontD), backend, human(h.frontD), human(w.d))
+			"when the app takes between %s and %s, this nginx gives up first, answers 504 Gateway Timeout and drops the upstream connection, %s",
+			what, locs, waits, human(h.frontD), backend, human(h.frontD), human(w.d), after)
 	} else {
 		fmt.Fprintf(&b, "%s: %s %s up after %s without progress sending the request, but %s and streams the request body "+
 			"(request buffering off): a slow app stalls the backend's reads, this nginx answers 504 Gateway Timeout while the backend would still wait",

@@ -192,11 +192,14 @@ func checkTO09(pass *lint.Pass, pl pool, links []*lint.Link, name string) {
 		}
 		backend = fmt.Sprintf("the backend %s applies %s in %s", instName(low.in), describe(name, low.v), scope)
 	}
-	effect := "ends every connection after that many requests"
-	if name == "keepalive_time" {
-		effect = "answers the first request after a connection is that old with \"Connection: close\""
+	effect := " and ends every connection after that many requests"
+	switch {
+	case low.tier != nil:
+		effect = ""
+	case name == "keepalive_time":
+		effect = " and answers the first request after a connection is that old with \"Connection: close\""
 	}
-	msg := fmt.Sprintf("upstream %s reuses a connection up to %s, but %s and %s: the backend's limit applies, "+
+	msg := fmt.Sprintf("upstream %s reuses a connection up to %s, but %s%s: the backend's limit applies, "+
 		"the pool replaces its connections at the backend's pace (gracefully, no request is lost) and the frontend's setting never takes effect; "+
 		"align the two (backend ≥ frontend)",
 		pl.u.Name, describeLimit(name, fv, fn), backend, effect)
