@@ -15,6 +15,77 @@ import (
 // a keep-alive cache at the target version, and which request headers and
 // protocol version the proxy module sends there.
 
+// facts answers "what does nginx use here" for one rule run. It walks the
+// levels itself, remembering each block's own directives by name: asking
+// Pass.Effective for every proxy would rescan the whole http block
+// (thousands of upstream and server blocks) for every location.
+type facts struct {
+	pass     *lint.Pass
+	own      map[string]map[*parser.Node][]*parser.Node
+	defaults map[string]parser.Setting
+}
+
+func newFacts(pass *lint.Pass) *facts {
+	return &facts{pass: pass, own: map[string]map[*parser.Node][]*parser.Node{}, defaults: map[string]parser.Setting{}}
+}
+
+// ownDirectives returns block b's own directives called name.
+func (fx *facts) ownDirectives(b *parser.Node, name string) []*parser.Node {
+	m := fx.own[name]
+	if m == nil {
+		m = map[*parser.Node][]*parser.Node{}
+		fx.own[name] = m
+	}
+	ds, ok := m[b]
+	if !ok {
+		for _, c := range b.Children {
+			if c.Name == name {
+				ds = append(ds, c)
+			}
+		}
+		m[b] = ds
+	}
+	return ds
+}
+
+// setting returns the explicit setting of name in effect at n (a
+// directive or a block): the directives of the nearest level that declares
+// it (for array directives such as proxy_set_header, the whole list of that
+// level: ngx_conf_merge inherits arrays all-or-nothing), or a Setting
+// without Node when no level does (the default applies; see
+// settingOrDefault).
+func (fx *facts) setting(n *parser.Node, name string) parser.Setting {
+	for b := blockOf(n); b != nil && !b.IsRoot(); b = b.Parent {
+		if ds := fx.ownDirectives(b, name); len(ds) > 0 {
+			last := ds[len(ds)-1]
+			s := parser.Setting{Name: name, Node: last, Nodes: ds, Version: fx.pass.Target}
+			for _, a := range last.Args {
+				s.Args = append(s.Args, a.Value)
+			}
+			return s
+		}
+		if b.Name == "upstream" {
+			break
+		}
+	}
+	return parser.Setting{Name: name, Version: fx.pass.Target}
+}
+
+// settingOrDefault is setting with the target's default (from
+// Pass.Effective) when no level declares name.
+func (fx *facts) settingOrDefault(n *parser.Node, name string) parser.Setting {
+	s := fx.setting(n, name)
+	if s.Node != nil {
+		return s
+	}
+	d, ok := fx.defaults[name]
+	if !ok {
+		d = fx.pass.Effective(n, name)
+		fx.defaults[name] = d
+	}
+	return d
+}
+
 // cache is the keep-alive cache nginx gives an upstream{} block.
 type cache struct {
 	size  int
@@ -330,12 +401,12 @@ func setsIn(b *parser.Node) []*parser.Node {
 
 // pooled returns the upstreams p can reach that have a cache at target,
 // with their caches.
-func pooled(pass *lint.Pass, in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
+func (fx *facts) pooled(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
 	r := routeOf(in, p)
 	var ups []*lint.Upstream
 	var cs []cache
 	for _, u := range r.ups {
-		if c, ok := cacheOf(u, pass.Target); ok {
+		if c, ok := cacheOf(u, fx.pass.Target); ok {
 			ups = append(ups, u)
 			cs = append(cs, c)
 		}
@@ -346,12 +417,12 @@ func pooled(pass *lint.Pass, in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream
 // httpVersion returns the proxy_http_version nginx uses at p and the
 // directive it comes from (nil for the default: 1.0 before 1.29.7, 1.1
 // from then on, ngx_http_proxy_merge_loc_conf).
-func httpVersion(pass *lint.Pass, p *lint.Proxy) (string, *parser.Node) {
-	s := pass.Effective(p.Node, "proxy_http_version")
+func (fx *facts) httpVersion(p *lint.Proxy) (string, *parser.Node) {
+	s := fx.setting(p.Node, "proxy_http_version")
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value, s.Node
 	}
-	return defaultHTTPVersion(pass.Target), nil
+	return defaultHTTPVersion(fx.pass.Target), nil
 }
 
 // headerList is the proxy_set_header list that applies at a place: the
@@ -381,30 +452,20 @@ func (h headerList) get(name string) []*parser.Node {
 }
 
 // headersAt returns the list that applies at n (a directive or a block).
-func headersAt(pass *lint.Pass, n *parser.Node, prefix string) headerList {
+func (fx *facts) headersAt(n *parser.Node, prefix string) headerList {
 	if n == nil || n.IsRoot() {
 		return headerList{}
 	}
-	s := pass.Effective(n, prefix+"_set_header")
-	var nodes []*parser.Node
-	for _, x := range s.Nodes {
-		if x != nil && x.Name == prefix+"_set_header" {
-			nodes = append(nodes, x)
-		}
-	}
-	if len(nodes) == 0 && s.Node != nil && s.Node.Name == prefix+"_set_header" {
-		nodes = []*parser.Node{s.Node}
-	}
-	return headerList{nodes: nodes}
+	return headerList{nodes: fx.setting(n, prefix+"_set_header").Nodes}
 }
 
 // inheritedHeaders returns the list a level would inherit if it declared
 // none: the list in effect at its parent.
-func inheritedHeaders(pass *lint.Pass, level *parser.Node, prefix string) headerList {
+func (fx *facts) inheritedHeaders(level *parser.Node, prefix string) headerList {
 	if level == nil || level.Parent == nil || level.Parent.IsRoot() {
 		return headerList{}
 	}
-	return headersAt(pass, level.Parent, prefix)
+	return fx.headersAt(level.Parent, prefix)
 }
 
 // hasToken reports whether the comma-separated header value v holds token

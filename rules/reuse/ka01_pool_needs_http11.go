@@ -76,6 +76,7 @@ http {
 }
 
 func runKA01(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		// Explicit "proxy_http_version 1.0" directives, with the pooled
 		// locations that inherit them, in order of first use.
@@ -91,15 +92,15 @@ func runKA01(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := pooled(pass, in, p)
+			ups, caches := fx.pooled(in, p)
 			if len(ups) == 0 {
 				continue
 			}
-			v, node := httpVersion(pass, p)
+			v, node := fx.httpVersion(p)
 			if v != "1.0" {
 				continue
 			}
-			if keepAliveHeader(pass, p) != nil {
+			if fx.keepAliveHeader(p) != nil {
 				continue // HTTP/1.0 keep-alive: KA06
 			}
 			if node != nil {
@@ -168,8 +169,8 @@ func relateCache(f *lint.Finding, u *lint.Upstream, c cache) {
 
 // keepAliveHeader returns the proxy_set_header Connection entry at p whose
 // value asks for keep-alive, or nil.
-func keepAliveHeader(pass *lint.Pass, p *lint.Proxy) *parser.Node {
-	for _, n := range headersAt(pass, p.Node, "proxy").get("Connection") {
+func (fx *facts) keepAliveHeader(p *lint.Proxy) *parser.Node {
+	for _, n := range fx.headersAt(p.Node, "proxy").get("Connection") {
 		if len(n.Args) >= 2 && hasToken(n.Args[1].Value, "keep-alive") {
 			return n
 		}

@@ -81,6 +81,7 @@ http {
 }
 
 func runKA02(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	old := pass.Target.Before(parser.V1_29_7)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
@@ -88,11 +89,11 @@ func runKA02(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := pooled(pass, in, p)
+			ups, caches := fx.pooled(in, p)
 			if len(ups) == 0 {
 				continue
 			}
-			list := headersAt(pass, p.Node, "proxy")
+			list := fx.headersAt(p.Node, "proxy")
 			conn := list.get("Connection")
 			if len(conn) > 0 {
 				for _, n := range conn {
@@ -115,7 +116,7 @@ func runKA02(pass *lint.Pass) error {
 			if !old {
 				continue // 1.29.7+: no Connection header by default
 			}
-			if lost, _ := lostConnection(pass, list); lost != nil {
+			if lost, _ := fx.lostConnection(list); lost != nil {
 				continue // KA03 reports the lost inherited header
 			}
 			f := pass.Reportf(p.Node,
@@ -140,12 +141,12 @@ func runKA02(pass *lint.Pass) error {
 // lostConnection returns the nearest inherited proxy_set_header
 // Connection entry that list's level discards by declaring its own list
 // without one, and the level's first directive; nil when nothing is lost.
-func lostConnection(pass *lint.Pass, list headerList) (lost, at *parser.Node) {
+func (fx *facts) lostConnection(list headerList) (lost, at *parser.Node) {
 	lvl := list.level()
 	if lvl == nil || len(list.get("Connection")) > 0 {
 		return nil, nil
 	}
-	for up := inheritedHeaders(pass, lvl, "proxy"); up.level() != nil; up = inheritedHeaders(pass, up.level(), "proxy") {
+	for up := fx.inheritedHeaders(lvl, "proxy"); up.level() != nil; up = fx.inheritedHeaders(up.level(), "proxy") {
 		if c := up.get("Connection"); len(c) > 0 {
 			if len(c[0].Args) >= 2 && hasToken(c[0].Args[1].Value, "close") {
 				return nil, nil // losing a close changes nothing

@@ -79,6 +79,7 @@ http {
 }
 
 func runKA03(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	old := pass.Target.Before(parser.V1_29_7)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
@@ -86,14 +87,14 @@ func runKA03(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			list := headersAt(pass, p.Node, "proxy")
+			list := fx.headersAt(p.Node, "proxy")
 			if list.level() == nil {
 				continue
 			}
 			// WebSocket: an inherited Upgrade header (and the Connection
 			// that goes with it) the level does not repeat.
 			if len(list.get("Upgrade")) == 0 {
-				if up := nearestWith(pass, list, "Upgrade"); up.level() != nil {
+				if up := fx.nearestWith(list, "Upgrade"); up.level() != nil {
 					lost := up.get("Upgrade")
 					if len(list.get("Connection")) == 0 {
 						lost = append(lost, up.get("Connection")...)
@@ -117,11 +118,11 @@ func runKA03(pass *lint.Pass) error {
 			if !old {
 				continue
 			}
-			lost, at := lostConnection(pass, list)
+			lost, at := fx.lostConnection(list)
 			if lost == nil {
 				continue
 			}
-			ups, caches := pooled(pass, in, p)
+			ups, caches := fx.pooled(in, p)
 			if len(ups) == 0 || !once.first(at) {
 				continue
 			}
@@ -142,8 +143,8 @@ func runKA03(pass *lint.Pass) error {
 
 // nearestWith returns the nearest list above list's level that has header
 // name; the zero headerList when none has.
-func nearestWith(pass *lint.Pass, list headerList, name string) headerList {
-	for up := inheritedHeaders(pass, list.level(), "proxy"); up.level() != nil; up = inheritedHeaders(pass, up.level(), "proxy") {
+func (fx *facts) nearestWith(list headerList, name string) headerList {
+	for up := fx.inheritedHeaders(list.level(), "proxy"); up.level() != nil; up = fx.inheritedHeaders(up.level(), "proxy") {
 		if len(up.get(name)) > 0 {
 			return up
 		}

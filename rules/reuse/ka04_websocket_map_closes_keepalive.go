@@ -92,17 +92,18 @@ http {
 var singleVar = regexp.MustCompile(`^\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))$`)
 
 func runKA04(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
 		for _, p := range in.Proxies() {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := pooled(pass, in, p)
+			ups, caches := fx.pooled(in, p)
 			if len(ups) == 0 {
 				continue
 			}
-			for _, n := range headersAt(pass, p.Node, "proxy").get("Connection") {
+			for _, n := range fx.headersAt(p.Node, "proxy").get("Connection") {
 				if len(n.Args) < 2 || !once.first(n) {
 					continue
 				}

@@ -64,21 +64,22 @@ http {
 }
 
 func runKA06(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
 		for _, p := range in.Proxies() {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := pooled(pass, in, p)
+			ups, caches := fx.pooled(in, p)
 			if len(ups) == 0 {
 				continue
 			}
-			v, vnode := httpVersion(pass, p)
+			v, vnode := fx.httpVersion(p)
 			if v != "1.0" {
 				continue
 			}
-			ka := keepAliveHeader(pass, p)
+			ka := fx.keepAliveHeader(p)
 			if ka == nil || !once.first(ka) {
 				continue
 			}

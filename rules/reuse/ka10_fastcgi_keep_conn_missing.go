@@ -63,6 +63,7 @@ http {
 }
 
 func runKA10(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
 		for _, p := range in.Proxies() {
@@ -80,7 +81,7 @@ func runKA10(pass *lint.Pass) error {
 			if u == nil {
 				continue
 			}
-			s := pass.Effective(p.Node, "fastcgi_keep_conn")
+			s := fx.setting(p.Node, "fastcgi_keep_conn")
 			if s.Node != nil && len(s.Node.Args) > 0 {
 				if s.Node.Args[0].Value == "on" {
 					continue

@@ -95,6 +95,7 @@ type connField struct {
 }
 
 func runKA14(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		uses := usesByUpstream(in)
 		for _, u := range in.Upstreams() {
@@ -105,7 +106,7 @@ func runKA14(pass *lint.Pass) error {
 			var first *lint.Proxy
 			var firstSig []connField
 			for _, p := range uses[u] {
-				sig, ok := connSignature(pass, p)
+				sig, ok := fx.connSignature(p)
 				if !ok {
 					continue
 				}
@@ -141,12 +142,12 @@ func runKA14(pass *lint.Pass) error {
 
 // connSignature lists what distinguishes the connections p opens; ok is
 // false for modules that never cache their connections.
-func connSignature(pass *lint.Pass, p *lint.Proxy) ([]connField, bool) {
+func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
 	switch p.Module {
 	case lint.ModuleUWSGI, lint.ModuleSCGI:
 		return nil, false
 	case lint.ModuleFastCGI:
-		s := pass.Effective(p.Node, "fastcgi_keep_conn")
+		s := fx.setting(p.Node, "fastcgi_keep_conn")
 		if len(s.Args) == 0 || s.Args[0] != "on" {
 			return nil, false
 		}
@@ -159,21 +160,21 @@ func connSignature(pass *lint.Pass, p *lint.Proxy) ([]connField, bool) {
 	}
 	sig = append(sig, connField{name: "the scheme", value: scheme + "://"})
 	if p.Module == lint.ModuleProxy {
-		v, n := httpVersion(pass, p)
+		v, n := fx.httpVersion(p)
 		sig = append(sig, connField{name: "proxy_http_version", value: v, node: n})
 	}
 	prefix := p.Module.Prefix()
 	if tls {
 		for _, suffix := range sslSettings {
-			sig = append(sig, effectiveField(pass, p, prefix+suffix))
+			sig = append(sig, fx.effectiveField(p, prefix+suffix))
 		}
 	}
-	sig = append(sig, effectiveField(pass, p, prefix+"_bind"))
+	sig = append(sig, fx.effectiveField(p, prefix+"_bind"))
 	return sig, true
 }
 
-func effectiveField(pass *lint.Pass, p *lint.Proxy, name string) connField {
-	s := pass.Effective(p.Node, name)
+func (fx *facts) effectiveField(p *lint.Proxy, name string) connField {
+	s := fx.settingOrDefault(p.Node, name)
 	v := strings.Join(s.Args, " ")
 	return connField{name: name, value: v, node: s.Node}
 }

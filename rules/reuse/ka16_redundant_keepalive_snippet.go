@@ -25,15 +25,22 @@ A line is reported only where removing it changes nothing: proxy_http_version
 1.1 when the level would inherit 1.1 anyway, and Connection "" when its
 level keeps other proxy_set_header lines or has no outer list to inherit
 (otherwise removing it would make the level inherit the outer list). Each
-line is reported once, however many places include it.`,
+line is reported once, however many places include it, and only when the
+config repeats it (two or more redundant uses of that line kind, as with a
+snippet included in every location): a single line, such as the founding
+scenario's one location, is left alone.`,
 	Bad: `# target: 1.30
 events {}
 http {
-    proxy_http_version 1.1;
     server {
         listen 8080;
-        location / {
+        location /a/ {
+            proxy_http_version 1.1;
             proxy_pass http://127.0.0.1:8081;
+        }
+        location /b/ {
+            proxy_http_version 1.1;
+            proxy_pass http://127.0.0.1:8082;
         }
     }
 }
@@ -43,8 +50,11 @@ events {}
 http {
     server {
         listen 8080;
-        location / {
+        location /a/ {
             proxy_pass http://127.0.0.1:8081;
+        }
+        location /b/ {
+            proxy_pass http://127.0.0.1:8082;
         }
     }
 }
@@ -53,6 +63,7 @@ http {
 }
 
 func runKA16(pass *lint.Pass) error {
+	fx := newFacts(pass)
 	const levels = parser.CtxHTTP | parser.CtxServer | parser.CtxLocation
 	for _, in := range pass.Instances {
 		report := func(nodes []*parser.Node, redundant func(*parser.Node) bool, format string) {
@@ -65,18 +76,26 @@ func runKA16(pass *lint.Pass) error {
 				}
 				byDir[n.Directive] = append(byDir[n.Directive], n)
 			}
+			var found []*parser.Directive
+			total := 0
 			for _, d := range order {
-				uses := byDir[d]
 				all := true
-				for _, n := range uses {
+				for _, n := range byDir[d] {
 					if !redundant(n) {
 						all = false
 						break
 					}
 				}
-				if !all {
-					continue
+				if all {
+					found = append(found, d)
+					total += len(byDir[d])
 				}
+			}
+			if total < 2 {
+				return // not repeated
+			}
+			for _, d := range found {
+				uses := byDir[d]
 				where := ""
 				if len(uses) > 1 {
 					where = " (in all " + plural(len(uses), "place", "places") + " it is included)"
@@ -92,7 +111,7 @@ func runKA16(pass *lint.Pass) error {
 			}
 		}
 		report(versions, func(n *parser.Node) bool {
-			return inheritedVersion(pass, n.Parent) == "1.1"
+			return fx.inheritedVersion(n.Parent) == "1.1"
 		}, "%s already talks HTTP/1.1 to upstreams (the default since 1.29.7): this line changes nothing%s. "+
 			"Keep it only while the config must also run on nginx before 1.29.7")
 
@@ -108,7 +127,7 @@ func runKA16(pass *lint.Pass) error {
 					return true // the level keeps a list of its own
 				}
 			}
-			return inheritedHeaders(pass, n.Parent, "proxy").level() == nil
+			return fx.inheritedHeaders(n.Parent, "proxy").level() == nil
 		}, "%s sends no Connection header to upstreams by default (since 1.29.7): this line changes nothing%s. "+
 			"Keep it only while the config must also run on nginx before 1.29.7")
 	}
@@ -117,15 +136,15 @@ func runKA16(pass *lint.Pass) error {
 
 // inheritedVersion returns the proxy_http_version block b would use
 // without a directive of its own.
-func inheritedVersion(pass *lint.Pass, b *parser.Node) string {
+func (fx *facts) inheritedVersion(b *parser.Node) string {
 	if b == nil || b.Parent == nil || b.Parent.IsRoot() {
-		return defaultHTTPVersion(pass.Target)
+		return defaultHTTPVersion(fx.pass.Target)
 	}
-	s := pass.Effective(b.Parent, "proxy_http_version")
+	s := fx.setting(b.Parent, "proxy_http_version")
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value
 	}
-	return defaultHTTPVersion(pass.Target)
+	return defaultHTTPVersion(fx.pass.Target)
 }
 
 func defaultHTTPVersion(v parser.Version) string {
