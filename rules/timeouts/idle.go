@@ -93,7 +93,7 @@ func poolClosers(pass *lint.Pass, u *lint.Upstream, links []*lint.Link, assumed 
 		}
 	}
 	for _, us := range u.Servers {
-		if us.AddrErr != nil {
+		if _, down := us.Params["down"]; down || us.AddrErr != nil {
 			continue
 		}
 		known := false

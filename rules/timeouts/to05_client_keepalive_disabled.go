@@ -154,7 +154,11 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 		fmt.Fprintf(&b, "; %s %s connections to this server but never gets one back: every proxied request opens a new connection here "+
 			"and the pool's keepalive settings are dead weight", strings.Join(names, " and "), verb)
 	}
-	b.WriteString("; remove the directive (defaults: keepalive_timeout 75s, keepalive_requests 1000, keepalive_time 1h) or set a real value")
+	defaults := "keepalive_timeout 75s, keepalive_requests " + defaultRequests(pass.Target)
+	if pass.Target.AtLeast(v1_19_10) {
+		defaults += ", keepalive_time 1h"
+	}
+	fmt.Fprintf(&b, "; remove the directive (defaults: %s) or set a real value", defaults)
 	if len(pools) > 0 {
 		b.WriteString(" above the frontend pool's keepalive_timeout")
 	}
