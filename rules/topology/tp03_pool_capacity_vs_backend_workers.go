@@ -252,11 +252,17 @@ func reportTP03(pass *lint.Pass, back *lint.Instance, order []*lint.Instance, de
 	if at == nil {
 		return
 	}
+	// ngx_drain_connections reclaims idle connections once fewer than
+	// 1/16 are free since 1.19.2, only when none is free before.
+	when := "below 1/16 free slots"
+	if pass.Target.Before(parser.Version{Major: 1, Minor: 19, Patch: 2}) {
+		when = "with no free slot"
+	}
 	f := pass.Reportf(at,
 		"the frontends can hold %d connections open on this backend (%s; %s), more than its %s × %s worker_connections = %d slots: "+
-			"below 1/16 free slots the backend closes its oldest idle keep-alive connections (the frontends' pooled ones, which they then reuse stale: 502 for POST), "+
+			"%s the backend closes its oldest idle keep-alive connections (the frontends' pooled ones, which they then reuse stale: 502 for POST), "+
 			"and with no slot left it stops accepting; lower keepalive or raise worker_connections",
-		total, kind, strings.Join(terms, "; "), bw.label(), wcText, capacity)
+		total, kind, strings.Join(terms, "; "), bw.label(), wcText, capacity, when)
 	for _, in := range order {
 		for _, u := range demands[in].ups {
 			if u.Keepalive != nil {
