@@ -41,8 +41,8 @@ func fingerprint(key string) string {
 func NewBaseline(r *Result) *Baseline {
 	b := &Baseline{Version: 1, Findings: []BaselineEntry{}}
 	for _, f := range r.Findings {
-		_, path, _ := strings.Cut(strings.TrimPrefix(f.key, f.Rule+"|"), "|")
-		b.Findings = append(b.Findings, BaselineEntry{Fingerprint: fingerprint(f.key), Rule: f.Rule,
+		_, path, _ := strings.Cut(strings.TrimPrefix(f.baselineKey(), f.Rule+"|"), "|")
+		b.Findings = append(b.Findings, BaselineEntry{Fingerprint: fingerprint(f.baselineKey()), Rule: f.Rule,
 			File: f.File, Path: path, Message: f.Message})
 	}
 	return b
@@ -87,7 +87,7 @@ func (b *Baseline) filter(fs []*Finding) ([]*Finding, int) {
 	out := slices.Clone(fs)[:0]
 	n := 0
 	for _, f := range fs {
-		fp := fingerprint(f.key)
+		fp := fingerprint(f.baselineKey())
 		if left[fp] > 0 {
 			left[fp]--
 			n++

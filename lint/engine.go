@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -188,8 +189,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		in.Role = 0
 	}
 	topo := buildTopology(opts.Instances, tiers, hostOf)
+	eff := newEffCache()
 	run := func(target parser.Version, set []*Analyzer) ([]*Finding, error) {
-		sh := &shared{target: target, roots: roots}
+		sh := &shared{target: target, roots: roots, eff: eff}
 		return runAnalyzers(ctx, set, func(a *Analyzer) *Pass {
 			return &Pass{Analyzer: a, Target: target, Instances: opts.Instances,
 				Topology: topo, Tiers: tiers, opts: options[a], shared: sh}
@@ -215,7 +217,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		fs, nsup := sup.apply(fs)
 		sortFindings(fs)
-		assignKeys(fs)
 		nbase := 0
 		if opts.Baseline != nil {
 			fs, nbase = opts.Baseline.filter(fs)
@@ -231,7 +232,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	nk = slices.DeleteFunc(nk, func(f *Finding) bool { return cfg.disabledID(f.Rule) })
 	if len(nk) > 0 {
 		sortFindings(nk)
-		assignKeys(nk)
 		if opts.Baseline != nil {
 			nk, _ = opts.Baseline.filter(nk)
 		}
@@ -251,9 +251,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	if len(versioned) > 0 {
-		have := map[string]int{}
+		have := map[compareKey]int{}
 		for _, f := range res.Findings {
-			have[f.key]++
+			have[keyOf(f)]++
 		}
 		for _, v := range compare {
 			if v.Compare(target) == 0 {
@@ -274,12 +274,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				return nil, err
 			}
 			other, _, _ = post(other)
-			left := maps(have)
+			left := maps.Clone(have)
 			d := VersionDelta{Version: v}
 			rules := map[string]bool{}
 			for _, f := range other {
-				if left[f.key] > 0 {
-					left[f.key]--
+				if k := keyOf(f); left[k] > 0 {
+					left[k]--
 					continue
 				}
 				d.Count++
@@ -297,12 +297,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func maps(m map[string]int) map[string]int {
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+// compareKey identifies a finding across runs of the same trees at
+// different target versions (the nodes are shared).
+type compareKey struct {
+	rule string
+	node *parser.Node
+	file string
+	pos  int
+}
+
+func keyOf(f *Finding) compareKey {
+	return compareKey{f.Rule, f.Node, f.File, f.Pos.Offset}
 }
 
 func enabledIDs(as []*Analyzer) map[string]bool {
@@ -407,14 +412,12 @@ func chainFromLinks(in *Instance, links []parser.Link) []parser.Link {
 	return out
 }
 
-// assignKeys computes each finding's fingerprint: rule, file and the
-// directive path (names and arguments of the directive and its ancestors),
-// never line numbers, so the fingerprint survives edits elsewhere.
-func assignKeys(fs []*Finding) {
-	for _, f := range fs {
-		if f.key != "" {
-			continue
-		}
+// baselineKey is a finding's identity for baselines and SARIF fingerprints:
+// rule, file and the directive path (names and arguments of the directive
+// and its ancestors), never line numbers, so it survives edits elsewhere.
+// It is computed on demand and cached.
+func (f *Finding) baselineKey() string {
+	if f.key == "" {
 		var b strings.Builder
 		b.WriteString(f.Rule)
 		b.WriteByte('|')
@@ -427,6 +430,7 @@ func assignKeys(fs []*Finding) {
 		}
 		f.key = b.String()
 	}
+	return f.key
 }
 
 // directivePath renders n and its ancestors as

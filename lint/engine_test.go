@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -193,5 +194,42 @@ func TestBaselineSurvivesLineShifts(t *testing.T) {
 	}
 	if r2.Baselined != 2 {
 		t.Errorf("baselined = %d, want 2", r2.Baselined)
+	}
+}
+
+func TestFactComputedOncePerVersion(t *testing.T) {
+	calls := 0
+	var mu sync.Mutex
+	upstreams := NewFact(func(p *Pass, in *Instance) int {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return len(in.Upstreams())
+	})
+	var seen []int
+	mk := func(id string) *Analyzer {
+		a := fakeAnalyzer(id, strings.ToLower(id), "http")
+		a.Versioned = true
+		a.Run = func(p *Pass) error {
+			n := upstreams.Get(p, p.Instances[0])
+			mu.Lock()
+			seen = append(seen, n)
+			mu.Unlock()
+			return nil
+		}
+		return a
+	}
+	runOn(t, Options{Analyzers: []*Analyzer{mk("AA01"), mk("AA02"), mk("AA03")}, Concurrency: 1,
+		CompareVersions: []parser.Version{{Major: 1, Minor: 22}}}, "x.conf", twoPasses)
+	if len(seen) != 6 {
+		t.Fatalf("rules ran %d times, want 6 (3 rules × 2 versions)", len(seen))
+	}
+	for _, n := range seen {
+		if n != 1 {
+			t.Fatalf("fact value %d, want 1", n)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("fact computed %d times, want 2 (once per version)", calls)
 	}
 }

@@ -202,7 +202,7 @@ func WriteSARIF(w io.Writer, r *Result, o SARIFOptions) error {
 		res := sarifResult{RuleID: f.Rule, RuleIndex: ruleIndex[f.Rule], Level: sarifLevel(f.Severity),
 			Message:             sarifText{Text: f.Message},
 			Locations:           []sarifLocation{{PhysicalLocation: loc(f.File, f.Pos, f.End)}},
-			PartialFingerprints: map[string]string{"ngxkeep/v1": fingerprint(f.key)}}
+			PartialFingerprints: map[string]string{"ngxkeep/v1": fingerprint(f.baselineKey())}}
 		id := 1
 		for _, rel := range f.Related {
 			i := id

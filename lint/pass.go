@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -33,12 +32,8 @@ type Pass struct {
 type shared struct {
 	target parser.Version
 	roots  map[*parser.Node]*Instance
-	eff    sync.Map // effKey → parser.Setting
-}
-
-type effKey struct {
-	n    *parser.Node
-	name string
+	eff    *effCache // shared by every version's passes
+	facts  factStore // this version's facts
 }
 
 // Effective returns the value nginx uses for directive name at node n (a
@@ -47,13 +42,7 @@ type effKey struct {
 // and the version's defaults (parser.Node.Effective). Results are memoized
 // per run and version, so rules should call it rather than recompute.
 func (p *Pass) Effective(n *parser.Node, name string) parser.Setting {
-	k := effKey{n, name}
-	if v, ok := p.shared.eff.Load(k); ok {
-		return v.(parser.Setting)
-	}
-	s := n.Effective(name, p.Target)
-	p.shared.eff.Store(k, s)
-	return s
+	return p.shared.eff.effective(n, name, p.Target)
 }
 
 // InstanceOf returns the instance whose tree holds n.

@@ -1,12 +1,35 @@
-// Package rules holds ngxkeep's lint rules, one file per rule, each an
-// exported *lint.Analyzer named by its ID (KA01, TO01, ...). All returns the
-// registry the CLI runs.
+// Package rules is ngxkeep's rule registry. The rules live in one
+// subpackage per family, one file per rule, each an exported *lint.Analyzer
+// named by its ID:
+//
+//   - reuse (KA): is the upstream connection actually reused?
+//   - timeouts (TO, AH): idle races, timeout chains, "forever" settings;
+//   - failures (RT, CL): retries, close behaviour, failure accounting.
+//
+// Their test data is in testdata/<ID>/ (see package lint/linttest).
 package rules
 
-import "github.com/ngxkeep/ngxkeep/lint"
+import (
+	"cmp"
+	"slices"
 
-// All returns every rule, in ID order. Rule authors add their analyzer
-// here.
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/rules/failures"
+	"github.com/ngxkeep/ngxkeep/rules/reuse"
+	"github.com/ngxkeep/ngxkeep/rules/timeouts"
+)
+
+// All returns every rule, sorted by ID. A new family package adds its
+// Analyzers here.
 func All() []*lint.Analyzer {
-	return []*lint.Analyzer{}
+	var all []*lint.Analyzer
+	for _, family := range [][]*lint.Analyzer{
+		reuse.Analyzers,
+		timeouts.Analyzers,
+		failures.Analyzers,
+	} {
+		all = append(all, family...)
+	}
+	slices.SortFunc(all, func(a, b *lint.Analyzer) int { return cmp.Compare(a.ID, b.ID) })
+	return all
 }

@@ -1,0 +1,123 @@
+package lint_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/parser"
+	"github.com/ngxkeep/ngxkeep/rules"
+	"github.com/tufanbarisyildirim/gonginx/config"
+	gonginx "github.com/tufanbarisyildirim/gonginx/parser"
+)
+
+// The benchmarks run on the 2,000-server tree of gen_large.py (generated
+// once per run; skipped without python3 or the generator). Compare:
+//
+//	go test ./lint -run '^$' -bench Large -benchtime 20x
+//
+// BenchmarkLintLarge (parse + index + all rules, as "ngxkeep lint" does)
+// must stay within 1.5× BenchmarkGonginxLarge.
+var (
+	largeOnce sync.Once
+	largeDir  string
+	largeErr  error
+)
+
+func largeTree(b *testing.B) string {
+	b.Helper()
+	largeOnce.Do(func() {
+		gen := os.Getenv("NGXKEEP_GEN_LARGE")
+		if gen == "" {
+			gen = "/work/shared/bench/gen_large.py"
+		}
+		if _, err := os.Stat(gen); err != nil {
+			largeErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "ngxkeep-large-")
+		if err != nil {
+			largeErr = err
+			return
+		}
+		out, err := exec.Command("python3", gen, "--out", dir).CombinedOutput()
+		if err != nil {
+			largeErr = err
+			b.Logf("%s", out)
+			return
+		}
+		largeDir = dir
+	})
+	if largeErr != nil {
+		b.Skipf("no large tree: %v", largeErr)
+	}
+	return filepath.Join(largeDir, "nginx.conf")
+}
+
+func BenchmarkGonginxLarge(b *testing.B) {
+	path := largeTree(b)
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := gonginx.NewParser(path, gonginx.WithIncludeParsing())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var c *config.Config
+		if c, err = p.Parse(); err != nil || c == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseLarge(b *testing.B) {
+	path := largeTree(b)
+	b.ResetTimer()
+	for b.Loop() {
+		cfg, err := parser.Load(path, parser.Options{})
+		if err != nil || cfg.HasErrors() {
+			b.Fatal(err, cfg.Diagnostics)
+		}
+	}
+}
+
+func BenchmarkLintLarge(b *testing.B) {
+	path := largeTree(b)
+	all := rules.All()
+	b.ResetTimer()
+	for b.Loop() {
+		cfg, err := parser.Load(path, parser.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := lint.NewInstance(path, cfg, nil)
+		res, err := lint.Run(context.Background(), lint.Options{Analyzers: all, Instances: []*lint.Instance{in}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Findings) == 0 {
+			b.Fatal("no findings on the seeded tree")
+		}
+	}
+}
+
+// BenchmarkEngineLarge measures the engine and rules alone on a parsed
+// tree: what lint adds on top of parsing.
+func BenchmarkEngineLarge(b *testing.B) {
+	path := largeTree(b)
+	all := rules.All()
+	cfg, err := parser.Load(path, parser.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		in := lint.NewInstance(path, cfg, nil)
+		if _, err := lint.Run(context.Background(), lint.Options{Analyzers: all, Instances: []*lint.Instance{in}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
