@@ -174,7 +174,8 @@ func reportTP01(pass *lint.Pass, in *lint.Instance, l *lint.Link, at *parser.Nod
 				case l.Target.IsUnix() && ls.Addr.IsUnix():
 					score, text = 0, fmt.Sprintf("%s listens on %s, not %s", o.Path, a, l.Target.String())
 				case l.Target.IsUnix() || ls.Addr.IsUnix():
-				case ls.Addr.Port != l.Target.Port && (ls.Addr.Host == l.Target.Host || sameLoopback(ls.Addr.Host, l.Target.Host)):
+				case ls.Addr.Port != l.Target.Port && (ls.Addr.Host == l.Target.Host || ls.Addr.Host == "*" ||
+					ls.Addr.Host == "::" || sameLoopback(ls.Addr.Host, l.Target.Host)):
 					d := ls.Addr.Port - l.Target.Port
 					if d < 0 {
 						d = -d
