@@ -1,6 +1,7 @@
 package reuse
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ngxkeep/ngxkeep/lint"
@@ -142,8 +143,8 @@ func runKA01(pass *lint.Pass) error {
 			f := pass.ReportArg(node, 0,
 				"%s talks HTTP/1.0 to pooled upstream %q %s%s: the backend closes the connection after every "+
 					"response, so the cache (%s) is never used and every request opens a new connection. "+
-					"Use proxy_http_version 1.1",
-				nginxAt(pass.Target), e.u.Name, scope, since, e.c.describe())
+					"Use proxy_http_version 1.1%s",
+				nginxAt(pass.Target), e.u.Name, scope, since, e.c.describe(), optOut(e.u, e.c))
 			relateCache(f, e.u, e.c)
 			for i, p := range e.at {
 				if i == 3 {
@@ -155,6 +156,16 @@ func runKA01(pass *lint.Pass) error {
 		}
 	}
 	return nil
+}
+
+// optOut suggests "keepalive 0" for an implicit 1.29.7+ cache that an
+// explicit setting defeats, in case the backend really needs it.
+func optOut(u *lint.Upstream, c cache) string {
+	if c.explicit() {
+		return ""
+	}
+	return fmt.Sprintf(" (or, if the backend really needs it, add \"keepalive 0;\" to upstream %q to say that it is "+
+		"not pooled)", u.Name)
 }
 
 // relateCache adds the upstream's keepalive directive (or the block, for

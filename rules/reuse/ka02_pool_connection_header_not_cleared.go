@@ -106,8 +106,9 @@ func runKA02(pass *lint.Pass) error {
 					f := pass.ReportArg(n, 1,
 						"%s sends \"Connection: close\" to pooled upstream %q (from %s%s): the backend closes the connection after each response, so the "+
 							"cache (%s) stays empty and every request opens a new connection. "+
-							"Clear the header: proxy_set_header Connection \"\"",
-						nginxAt(pass.Target), ups[0].Name, where(p), alsoOthers(p, n.Parent), caches[0].describe())
+							"Clear the header: proxy_set_header Connection \"\"%s",
+						nginxAt(pass.Target), ups[0].Name, where(p), alsoOthers(p, n.Parent), caches[0].describe(),
+						optOut(ups[0], caches[0]))
 					relateCache(f, ups[0], caches[0])
 					f.SetFix(`clear the Connection header`, lint.ReplaceArg(n, 1, `""`))
 				}
@@ -115,6 +116,9 @@ func runKA02(pass *lint.Pass) error {
 			}
 			if !old {
 				continue // 1.29.7+: no Connection header by default
+			}
+			if v, _ := fx.httpVersion(p); v == "2" {
+				continue // HTTP/2 (1.29.4+) sends no Connection header
 			}
 			if lost, _ := fx.lostConnection(list); lost != nil {
 				continue // KA03 reports the lost inherited header
