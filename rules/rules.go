@@ -4,7 +4,8 @@
 //
 //   - reuse (KA): is the upstream connection actually reused?
 //   - timeouts (TO, AH): idle races, timeout chains, "forever" settings;
-//   - failures (RT, CL): retries, close behaviour, failure accounting.
+//   - failures (RT, CL): retries, close behaviour, failure accounting;
+//   - topology (TP): links between instances, capacity, balancers.
 //
 // Their test data is in testdata/<ID>/ (see package lint/linttest).
 package rules
@@ -17,6 +18,7 @@ import (
 	"github.com/ngxkeep/ngxkeep/rules/failures"
 	"github.com/ngxkeep/ngxkeep/rules/reuse"
 	"github.com/ngxkeep/ngxkeep/rules/timeouts"
+	"github.com/ngxkeep/ngxkeep/rules/topology"
 )
 
 // All returns every rule, sorted by ID. A new family package adds its
@@ -27,6 +29,7 @@ func All() []*lint.Analyzer {
 		reuse.Analyzers,
 		timeouts.Analyzers,
 		failures.Analyzers,
+		topology.Analyzers,
 	} {
 		all = append(all, family...)
 	}
