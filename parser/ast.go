@@ -56,7 +56,8 @@ type Directive struct {
 
 	// Leading holds the comments on the lines directly above the directive
 	// (no blank line in between); Trailing is a comment on the same line
-	// after the directive's ';' or '{'.
+	// after the directive's ';' or '{' (for a block without one, after its
+	// closing '}').
 	Leading  []*Comment
 	Trailing *Comment
 

@@ -21,6 +21,10 @@ import (
 // The error is only for a main file that cannot be read at all; every other
 // problem is a Diagnostic of the returned Config.
 func Load(path string, opts Options) (*Config, error) {
+	return load(path, opts, maxNodes)
+}
+
+func load(path string, opts Options, limit int) (*Config, error) {
 	var (
 		src []byte
 		err error
@@ -48,7 +52,7 @@ func Load(path string, opts Options) (*Config, error) {
 		}
 		return nil, fmt.Errorf("open() %q failed %s", full, errnoText(err))
 	}
-	return Parse(path, src, opts), nil
+	return parse(path, src, opts, limit), nil
 }
 
 // Parse reads a configuration from src as if it were the file name, then
@@ -57,7 +61,12 @@ func Load(path string, opts Options) (*Config, error) {
 // means standard input: includes then resolve against opts.Prefix or the
 // working directory. src must not be modified afterwards.
 func Parse(name string, src []byte, opts Options) *Config {
-	l := &loader{opts: opts, files: make(map[string]*fileInfo)}
+	return parse(name, src, opts, maxNodes)
+}
+
+// parse is Parse with a bound on the expanded tree (maxNodes in production).
+func parse(name string, src []byte, opts Options, limit int) *Config {
+	l := &loader{opts: opts, files: make(map[string]*fileInfo), maxNodes: limit}
 	cfg := &Config{Name: name}
 	l.cfg = cfg
 
@@ -127,6 +136,8 @@ type loader struct {
 	mainDir string // key of the main file's directory, for File.Name
 	files   map[string]*fileInfo
 	diags   []pendingDiag
+	// maxNodes bounds the directives the tree may expand to.
+	maxNodes int
 }
 
 // fileInfo is a file while loading.
@@ -137,31 +148,50 @@ type fileInfo struct {
 	chain    []*Directive // include chain of its first use
 }
 
-// pendingDiag is a Diagnostic with the key that orders it the way nginx
-// would meet it: the offsets of its include chain, then its own offset.
+// pendingDiag is a Diagnostic while loading, with what orders it the way
+// nginx would meet it: its include chain, its file and its offset there.
 type pendingDiag struct {
 	Diagnostic
-	order []int
+	chain  []*Directive
+	file   *File
+	offset int
+	key    []int
 }
 
-func (l *loader) report(d Diagnostic, chain []*Directive) {
-	l.reportOrdered(d, chain, d.Pos.Offset)
+func (l *loader) report(d Diagnostic, file *File, chain []*Directive) {
+	l.reportOrdered(d, file, chain, d.Pos.Offset)
 }
 
-func (l *loader) reportOrdered(d Diagnostic, chain []*Directive, offset int) {
-	order := make([]int, 0, len(chain)+1)
-	for _, c := range chain {
-		order = append(order, c.Pos.Offset)
-	}
-	order = append(order, offset)
+func (l *loader) reportOrdered(d Diagnostic, file *File, chain []*Directive, offset int) {
 	d.Chain = links(chain)
-	l.diags = append(l.diags, pendingDiag{d, order})
+	l.diags = append(l.diags, pendingDiag{Diagnostic: d, chain: chain, file: file, offset: offset})
 }
 
-// finish sorts the diagnostics into the order nginx reads the files.
+// finish sorts the diagnostics into the order nginx reads the files: by
+// the offset of each include on the way, then the rank of the file among
+// those the include matched, and last the offset in the file itself.
 func (l *loader) finish() {
+	for i := range l.diags {
+		d := &l.diags[i]
+		key := make([]int, 0, 2*len(d.chain)+1)
+		for j, inc := range d.chain {
+			next := d.file
+			if j+1 < len(d.chain) {
+				next = d.chain[j+1].File
+			}
+			rank := 0
+			for k, f := range inc.Include {
+				if f == next {
+					rank = k
+					break
+				}
+			}
+			key = append(key, inc.Pos.Offset, rank)
+		}
+		d.key = append(key, d.offset)
+	}
 	sort.SliceStable(l.diags, func(i, j int) bool {
-		a, b := l.diags[i].order, l.diags[j].order
+		a, b := l.diags[i].key, l.diags[j].key
 		for k := 0; k < len(a) && k < len(b); k++ {
 			if a[k] != b[k] {
 				return a[k] < b[k]
@@ -182,7 +212,7 @@ func (l *loader) visit(fi *fileInfo, chain []*Directive) {
 	fi.chain = chain
 	l.cfg.Files = append(l.cfg.Files, fi.file)
 	for _, d := range parseFile(fi.file) {
-		l.reportOrdered(d.Diagnostic, chain, d.order)
+		l.reportOrdered(d.Diagnostic, fi.file, chain, d.order)
 	}
 	collectIncludes(fi.file.Directives, &fi.includes)
 	for _, inc := range fi.includes {
@@ -272,7 +302,7 @@ func cycleMessage(target *fileInfo, chain []*Directive) string {
 }
 
 func (l *loader) errorAt(d *Directive, pos Pos, msg string, chain []*Directive) {
-	l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: pos, Message: msg}, chain)
+	l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: pos, Message: msg}, d.File, chain)
 }
 
 // links converts an include chain to Links.

@@ -113,7 +113,9 @@ func (p *fileParser) block(open *Directive) []*Directive {
 				continue
 			}
 			open.Block.Close = closePos
-			open.End = Pos{Offset: closePos.Offset + 1, Line: closePos.Line, Col: closePos.Col + 1}
+			open.End = after(closePos)
+			// "} # end of http" comments the block, unless "{" had one.
+			p.lx.trail, p.lx.trailOff = open, open.End.Offset
 			return list
 		case termSemicolon:
 			d := p.directive(args, p.lx.termPos)

@@ -66,6 +66,9 @@ func (osSource) glob(pattern string) ([]string, error) {
 			names[i] = e.Name()
 		}
 		return names, err
+	}, func(p string) bool {
+		_, err := os.Lstat(filepath.FromSlash(p))
+		return err == nil
 	}, filepath.FromSlash)
 }
 
@@ -107,6 +110,9 @@ func (s fsSource) glob(pattern string) ([]string, error) {
 			names[i] = e.Name()
 		}
 		return names, err
+	}, func(p string) bool {
+		_, err := fs.Stat(s.fsys, s.key(p))
+		return err == nil
 	}, func(p string) string { return p })
 }
 
@@ -122,9 +128,10 @@ func (fsSource) display(key, mainDir string) string {
 
 // globWalk expands a slash-separated pattern one path element at a time,
 // listing a directory only where an element has wildcards, and sorts the
-// result bytewise as glob(3) does in the C locale. toOS converts a result
-// back to the caller's path syntax.
-func globWalk(pattern string, list func(dir string) ([]string, error), toOS func(string) string) ([]string, error) {
+// result bytewise as glob(3) does in the C locale. exists tells whether a
+// path built from literal elements is there; toOS converts a result back to
+// the caller's path syntax.
+func globWalk(pattern string, list func(dir string) ([]string, error), exists func(string) bool, toOS func(string) string) ([]string, error) {
 	var start string
 	rest := pattern
 	if strings.HasPrefix(rest, "/") {
@@ -166,9 +173,10 @@ func globWalk(pattern string, list func(dir string) ([]string, error), toOS func
 			break
 		}
 	}
+	lastLiteral := !hasMeta(elems[len(elems)-1])
 	out := paths[:0]
 	for _, p := range paths {
-		if p != "" && p != "/" {
+		if p != "" && p != "/" && (!lastLiteral || exists(p)) {
 			out = append(out, toOS(p))
 		}
 	}

@@ -161,7 +161,7 @@ func parseAddress(t *Target, addr string) {
 		return
 	}
 	hostport := addr
-	if i := strings.IndexByte(addr, '/'); i >= 0 {
+	if i := uriStart(addr); i >= 0 {
 		hostport, t.URI, t.HasURI = addr[:i], addr[i:], true
 	}
 	host, port := hostport, ""
@@ -179,6 +179,23 @@ func parseAddress(t *Target, addr string) {
 	} else if port != "" {
 		t.Err = "invalid port in \"" + addr + "\""
 	}
+}
+
+// uriStart returns where the URI part of addr begins: at the first "/", or
+// at a variable whose value always starts with one ($request_uri, $uri,
+// $document_uri), or -1.
+func uriStart(addr string) int {
+	end := strings.IndexByte(addr, '/')
+	for _, v := range []string{"$request_uri", "$uri", "$document_uri"} {
+		i := strings.Index(addr, v)
+		if i < 0 || (end >= 0 && i > end) {
+			continue
+		}
+		if name, _ := varName(addr[i+1:]); name == v[1:] {
+			end = i
+		}
+	}
+	return end
 }
 
 // substituteSet replaces the one variable of addr ("$name" or "${name}")

@@ -49,13 +49,23 @@ func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx C
 		b.slab = make([]Node, 0, 1024)
 	}
 	b.slab = append(b.slab, Node{Directive: d, Parent: parent, Chain: chain, Ctx: ctx, root: b.root})
-	b.count++
 	return &b.slab[len(b.slab)-1]
 }
 
 // expand adds the Nodes of dirs, which appear in ctx, under parent.
 func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain []*Directive, check bool) {
 	for _, d := range dirs {
+		if b.overflow {
+			return
+		}
+		// Every directive, include or not, counts toward the bound, so
+		// that include-only files cannot multiply unseen.
+		b.count++
+		if b.count > b.l.maxNodes {
+			b.overflow = true
+			b.error(d, d.Pos, fmt.Sprintf("includes expand to more than %d directives; the rest is not read", b.l.maxNodes), chain)
+			return
+		}
 		if d.Name == "include" && d.Block == nil {
 			if check {
 				b.check(d, ctx, chain)
@@ -72,13 +82,6 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 			}
 			continue
 		}
-		if b.count >= maxNodes {
-			if !b.overflow {
-				b.overflow = true
-				b.error(d, d.Pos, fmt.Sprintf("includes expand to more than %d directives; the rest is not read", maxNodes), chain)
-			}
-			return
-		}
 		n := b.node(d, parent, chain, ctx)
 		parent.Children = append(parent.Children, n)
 		if check {
@@ -93,7 +96,7 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 }
 
 func (b *treeBuilder) error(d *Directive, pos Pos, msg string, chain []*Directive) {
-	b.l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: pos, Message: msg}, chain)
+	b.l.errorAt(d, pos, msg, chain)
 }
 
 // check judges one directive the way ngx_conf_handler does: known name,
