@@ -25,18 +25,16 @@ type clientConn struct {
 // never changes a transcript.
 func timeClass(d time.Duration) string {
 	switch {
-	case d < 300*time.Millisecond:
-		return "<0.3s"
-	case d < 750*time.Millisecond:
-		return "~0.5s"
-	case d < 1500*time.Millisecond:
+	case d < 500*time.Millisecond:
+		return "<0.5s"
+	case d < 1750*time.Millisecond:
 		return "~1s"
-	case d < 2500*time.Millisecond:
+	case d < 2750*time.Millisecond:
 		return "~2s"
-	case d < 3500*time.Millisecond:
+	case d < 3750*time.Millisecond:
 		return "~3s"
 	}
-	return ">3.5s"
+	return ">3.7s"
 }
 
 // bodySink keeps a short prefix of a body and hashes all of it.

@@ -20,7 +20,7 @@ var (
 	flagUpdate   = flag.Bool("conformance.update", false, "rewrite the expected observations of the scenarios from what nginx does")
 	flagNginx    = flag.String("conformance.nginx", "", "nginx binary (default: nginx on PATH or /usr/sbin/nginx)")
 	flagNgxkeep  = flag.String("conformance.ngxkeep", "", "prebuilt ngxkeep binary (default: build ./cmd/ngxkeep)")
-	flagParallel = flag.Int("conformance.parallel", 8, "scenario runs in flight at once")
+	flagParallel = flag.Int("conformance.parallel", 4, "scenario runs in flight at once")
 	flagVerbose  = flag.Bool("conformance.v", false, "log every transcript")
 )
 

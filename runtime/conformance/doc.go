@@ -70,7 +70,9 @@
 //	tap NAME to=PORT
 //	    A TCP relay on port NAME forwarding to port PORT (e.g. between two
 //	    nginx instances), recording the requests that pass and which side
-//	    closed each connection first.
+//	    closed each connection first. Requests are forwarded whole (head and
+//	    body in one write); data from the server is held 50ms so that a
+//	    close right behind it is recorded before the client can react.
 //	blackhole NAME
 //	    A port whose connection attempts hang (a full accept queue), for
 //	    proxy_connect_timeout.
@@ -106,18 +108,18 @@
 //
 //	c1 HTTP/1.1 200 OK | Connection: keep-alive | Keep-Alive: timeout=9 | cl 3 "ok\n"
 //	c1 HTTP/1.1 400 Bad Request | Connection: close | cl error-page "400 Bad Request"
-//	c1 no response: FIN <0.3s
+//	c1 no response: FIN <0.5s
 //	c1 end: RST ~1s
 //	c1 end: open (2s)
 //	back1: 2 conns, requests [3 1]
-//	back1 #1: GET / HTTP/1.0 conn=close, GET /x HTTP/1.0 conn=close -> FIN <0.3s
+//	back1 #1: GET / HTTP/1.0 conn=close, GET /x HTTP/1.0 conn=close -> FIN <0.5s
 //
 // Bodies of up to 64 printable bytes are shown quoted, nginx's own error
 // pages by their title, other bodies by length and hash. The framing is cl,
 // chunked or close-delimited; a body cut short shows only its declared length
 // and how it ended ("cl 33554432 truncated: RST"), since the byte count
-// depends on socket buffers. Times are wide classes (<0.3s, ~0.5s, ~1s,
-// ~2s, ~3s, >3.5s) measured from the start of the step (end, read) or, for
+// depends on socket buffers. Times are wide classes (<0.5s, ~1s [0.5s,1.75s),
+// ~2s, ~3s, >3.7s) measured from the start of the step (end, read) or, for
 // a backend connection, from its last request or response; "observe" first
 // waits until every open backend connection has been quiet for 250ms, and
 // at least 250ms, so a close nginx is performing is seen.

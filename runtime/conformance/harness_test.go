@@ -105,7 +105,7 @@ send c1 "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 read c1
 > c1 HTTP/1.1 200 OK | Connection: close | cl 3 "ok\n"
 end c1 500ms
-> c1 end: FIN <0.3s
+> c1 end: FIN <0.5s
 `
 
 func TestHarnessDetectsDifference(t *testing.T) {
@@ -123,7 +123,7 @@ func TestHarnessDetectsDifference(t *testing.T) {
 	report := SideBySide(sc, "expected", sc.Want, "fake", wrong.Obs)
 	for _, want := range []string{
 		`(?m)^  line 17: read c1\n! c1 HTTP/1\.1 200 OK \| Connection: close \| cl 3 "ok\\n" +│ c1 HTTP/1\.1 200 OK \| Connection: keep-alive \| cl 3 "ok\\n"$`,
-		`(?m)^  line 19: end c1 500ms\n! c1 end: FIN <0\.3s +│ c1 end: open \(500ms\)$`,
+		`(?m)^  line 19: end c1 500ms\n! c1 end: FIN <0\.5s +│ c1 end: open \(500ms\)$`,
 		`(?m)^  c1 HTTP/1\.1 200 OK \| Connection: keep-alive \| cl 3 "ok\\n" +│ c1 HTTP/1\.1 200 OK \| Connection: keep-alive \| cl 3 "ok\\n"$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(report) {
@@ -163,7 +163,7 @@ func TestTimeClass(t *testing.T) {
 	for _, c := range []struct {
 		ms   int
 		want string
-	}{{0, "<0.3s"}, {299, "<0.3s"}, {300, "~0.5s"}, {1000, "~1s"}, {1499, "~1s"}, {2000, "~2s"}, {3000, "~3s"}, {9000, ">3.5s"}} {
+	}{{0, "<0.5s"}, {499, "<0.5s"}, {500, "~1s"}, {1000, "~1s"}, {1749, "~1s"}, {2000, "~2s"}, {3000, "~3s"}, {9000, ">3.7s"}} {
 		if got := timeClass(msDur(c.ms)); got != c.want {
 			t.Errorf("timeClass(%dms) = %s, want %s", c.ms, got, c.want)
 		}

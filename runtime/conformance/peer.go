@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -240,11 +241,19 @@ func isTimeout(err error) bool {
 // returns the first line and the header fields (lower-cased names, last value
 // wins, values of repeated fields joined with ", " for Connection).
 func readHead(br *bufio.Reader) (string, map[string]string, error) {
+	return readHeadRaw(br, nil)
+}
+
+// readHeadRaw is readHead that also copies the bytes it reads to raw.
+func readHeadRaw(br *bufio.Reader, raw *bytes.Buffer) (string, map[string]string, error) {
 	first := ""
 	hdr := map[string]string{}
 	total := 0
 	for {
 		line, err := br.ReadString('\n')
+		if raw != nil {
+			raw.WriteString(line)
+		}
 		total += len(line)
 		if err != nil {
 			if first == "" && line == "" {
@@ -315,9 +324,37 @@ func readN(br *bufio.Reader, n int64, w io.Writer) (int, error) {
 }
 
 func readChunked(br *bufio.Reader, w io.Writer) (int, error) {
+	return readChunkedRaw(br, w, nil)
+}
+
+// readBodyRaw is readBody that copies the body bytes as they were framed to
+// raw.
+func readBodyRaw(br *bufio.Reader, hdr map[string]string, raw *bytes.Buffer) (int, error) {
+	if isChunked(hdr) {
+		return readChunkedRaw(br, nil, raw)
+	}
+	return readBody(br, hdr, raw)
+}
+
+// readChunkedRaw decodes a chunked body into w and copies its framing and
+// data to raw (either may be nil).
+func readChunkedRaw(br *bufio.Reader, w io.Writer, raw *bytes.Buffer) (int, error) {
+	if raw != nil {
+		if w == nil {
+			w = raw
+		} else {
+			w = io.MultiWriter(w, raw)
+		}
+	}
+	copyLine := func(line string) {
+		if raw != nil {
+			raw.WriteString(line)
+		}
+	}
 	total := 0
 	for {
 		line, err := br.ReadString('\n')
+		copyLine(line)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -336,6 +373,7 @@ func readChunked(br *bufio.Reader, w io.Writer) (int, error) {
 			// Trailers up to the empty line.
 			for {
 				t, err := br.ReadString('\n')
+				copyLine(t)
 				if err != nil {
 					if err == io.EOF {
 						err = io.ErrUnexpectedEOF
@@ -352,7 +390,9 @@ func readChunked(br *bufio.Reader, w io.Writer) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		if _, err := br.ReadString('\n'); err != nil {
+		crlf, err := br.ReadString('\n')
+		copyLine(crlf)
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}

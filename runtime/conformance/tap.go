@@ -2,7 +2,7 @@ package conformance
 
 import (
 	"bufio"
-	"io"
+	"bytes"
 	"net"
 	"sync"
 	"syscall"
@@ -92,72 +92,100 @@ func (t *tap) relay(client *net.TCPConn) {
 		client.Close()
 		return
 	}
-	// Requests are parsed from a copy of the client-to-server stream.
-	pr, pw := io.Pipe()
 	var inner sync.WaitGroup
-	inner.Add(3)
-	go func() {
-		defer inner.Done()
-		br := bufio.NewReader(pr)
-		for {
-			line, hdr, err := readHead(br)
-			if err != nil {
-				io.Copy(io.Discard, pr)
-				return
-			}
-			q := &reqRecord{Line: line, Headers: hdr}
-			t.rec.addReq(cr, q)
-			n, err := readBody(br, hdr, nil)
-			t.rec.update(func() { q.Body = n; q.BodyErr = err != nil })
-			if err != nil {
-				io.Copy(io.Discard, pr)
-				return
-			}
-		}
-	}()
+	inner.Add(2)
 	var once sync.Once
 	first := func(how string) { once.Do(func() { t.rec.end(cr, how) }) }
-	pump := func(dst, src *net.TCPConn, side string, mirror *io.PipeWriter) {
+	// ended propagates the end of one direction to the other side.
+	ended := func(dst *net.TCPConn, side string, err error) {
+		how := classifyErr(err)
+		first(side + " " + how)
+		if how == "RST" {
+			dst.SetLinger(0)
+			dst.Close()
+		} else {
+			dst.CloseWrite()
+		}
+	}
+	pump := func(dst, src *net.TCPConn, side string) {
 		defer inner.Done()
 		buf := make([]byte, 32*1024)
 		for {
 			n, err := src.Read(buf)
 			if n > 0 {
 				t.rec.touch(cr)
-				// A FIN that came with this data is recorded before the
-				// data is passed on: the other side cannot react to data
-				// it has not yet received, so "who closed first" is exact.
+				// Server data is held for tapHold before it is passed on,
+				// and a FIN that arrives with it or during the hold is
+				// recorded first: the client cannot react to data it has
+				// not received, so "who closed first" does not depend on
+				// goroutine scheduling.
+				if side == "server" && !finPending(src) {
+					time.Sleep(tapHold)
+				}
 				if finPending(src) {
 					first(side + " FIN")
-				}
-				if mirror != nil {
-					mirror.Write(buf[:n])
 				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					first(side + " write failed")
 					src.Close()
 					dst.Close()
-					break
+					return
+				}
+			}
+			if err != nil {
+				ended(dst, side, err)
+				return
+			}
+		}
+	}
+	// Requests are forwarded whole (head and body in one write), so that
+	// the server always finds the body it was sent right behind the head:
+	// what it does then does not depend on how the bytes were split.
+	forward := func() {
+		br := bufio.NewReaderSize(client, 64*1024)
+		for {
+			var raw bytes.Buffer
+			client.SetReadDeadline(time.Time{})
+			line, hdr, err := readHeadRaw(br, &raw)
+			if err == nil {
+				q := &reqRecord{Line: line, Headers: hdr}
+				t.rec.addReq(cr, q)
+				var n int
+				n, err = readBodyRaw(br, hdr, &raw)
+				t.rec.update(func() { q.Body = n; q.BodyErr = err != nil })
+			}
+			t.rec.touch(cr)
+			if err == nil && br.Buffered() == 0 && finPending(client) {
+				first("client FIN")
+			}
+			if raw.Len() > 0 {
+				if _, werr := server.Write(raw.Bytes()); werr != nil {
+					first("client write failed")
+					client.Close()
+					server.Close()
+					inner.Done()
+					return
 				}
 			}
 			if err != nil {
 				how := classifyErr(err)
-				first(side + " " + how)
-				if how == "RST" {
-					dst.SetLinger(0)
-					dst.Close()
-				} else {
-					dst.CloseWrite()
+				if how == "FIN" || how == "RST" || how == "closed" {
+					ended(server, "client", err)
+					inner.Done()
+					return
 				}
-				break
+				// Not HTTP as far as we can tell: relay the rest as is.
+				if n := br.Buffered(); n > 0 {
+					b, _ := br.Peek(n)
+					server.Write(b)
+				}
+				pump(server, client, "client")
+				return
 			}
 		}
-		if mirror != nil {
-			mirror.Close()
-		}
 	}
-	go pump(server, client, "client", pw)
-	go pump(client, server, "server", nil)
+	go forward()
+	go pump(client, server, "server")
 	inner.Wait()
 	client.Close()
 	server.Close()
@@ -166,6 +194,9 @@ func (t *tap) relay(client *net.TCPConn) {
 	delete(t.conns, server)
 	t.mu.Unlock()
 }
+
+// tapHold is how long a tap holds data from the server before relaying it.
+const tapHold = 50 * time.Millisecond
 
 // finPending reports whether the next read on c would return EOF right away
 // (the peer's FIN is queued and no data precedes it).
