@@ -71,7 +71,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL01),
+	Run: runCL01,
 }
 
 // streamingWords are path segments (or segment prefixes) that name a

@@ -63,7 +63,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL02),
+	Run: runCL02,
 }
 
 func runCL02(pass *lint.Pass) error {

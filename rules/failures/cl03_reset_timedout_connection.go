@@ -53,7 +53,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL03),
+	Run: runCL03,
 }
 
 func runCL03(pass *lint.Pass) error {

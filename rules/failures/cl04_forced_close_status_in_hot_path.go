@@ -58,7 +58,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL04),
+	Run: runCL04,
 }
 
 // closingStatuses are the statuses ngx_http_special_response_handler

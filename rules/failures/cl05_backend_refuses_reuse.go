@@ -90,7 +90,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL05),
+	Run: runCL05,
 }
 
 // refusal is why a backend server never keeps a connection.

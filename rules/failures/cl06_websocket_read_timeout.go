@@ -68,7 +68,7 @@ http {
     }
 }
 `,
-	Run: indexed(runCL06),
+	Run: runCL06,
 }
 
 func runCL06(pass *lint.Pass) error {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
@@ -50,92 +49,22 @@ func (v value) each(fn func(string)) {
 	}
 }
 
-// effective returns the value nginx uses for name at n, filling in the
-// target version's default when the config sets none. It follows the
-// parser's inheritance (the nearest level that sets the directive; every
-// directive of that level for list and bitmask directives) through a
-// per-pass index of the directive's levels, so that a lookup does not scan
-// the thousands of children of an http block (Pass.Effective does, once
-// per proxy).
+// effective returns the value nginx uses for name at n (Pass.Effective,
+// memoized per level by the engine), filling in the target version's
+// default for the few settings the directive table has none for.
 func effective(pass *lint.Pass, n *parser.Node, name string) value {
-	in := pass.InstanceOf(n)
-	if in == nil {
-		s := pass.Effective(n, name)
-		if s.Node == nil {
-			if s.Default {
-				return value{def: s.Args}
-			}
-			return value{def: defaultArgs(name, pass.Target)}
+	s := pass.Effective(n, name)
+	if s.Node == nil {
+		if s.Default && len(s.Args) > 0 {
+			return value{def: s.Args}
 		}
-		nodes := s.Nodes
-		if len(nodes) == 0 {
-			nodes = []*parser.Node{s.Node}
-		}
-		return value{node: s.Node, nodes: nodes}
+		return value{def: defaultArgs(name, pass.Target)}
 	}
-	levels := indexFor(pass).levels(in, name)
-	if len(levels) > 0 {
-		start := n
-		if n.Directive != nil && n.Block == nil && n.Parent != nil {
-			start = n.Parent
-		}
-		for m := start; m != nil; m = m.Parent {
-			if found := levels[m]; len(found) > 0 {
-				return value{node: found[0], nodes: found}
-			}
-		}
+	nodes := s.Nodes
+	if len(nodes) == 0 {
+		nodes = []*parser.Node{s.Node}
 	}
-	return value{def: defaultArgs(name, pass.Target)}
-}
-
-// dirIndex maps, per instance and directive name, each block to the
-// directives of that name among its children.
-type dirIndex struct {
-	m      map[*lint.Instance]map[string]map[*parser.Node][]*parser.Node
-	pooled map[*lint.Proxy]pooledResult
-}
-
-// indexes holds one dirIndex per running pass; a pass is used by one
-// goroutine, and each Run deletes its entry when it returns.
-var indexes sync.Map
-
-func indexFor(pass *lint.Pass) *dirIndex {
-	if v, ok := indexes.Load(pass); ok {
-		return v.(*dirIndex)
-	}
-	ix := &dirIndex{m: map[*lint.Instance]map[string]map[*parser.Node][]*parser.Node{},
-		pooled: map[*lint.Proxy]pooledResult{}}
-	indexes.Store(pass, ix)
-	return ix
-}
-
-// indexed wraps a run function so that its directive index lives exactly
-// as long as the pass.
-func indexed(run func(*lint.Pass) error) func(*lint.Pass) error {
-	return func(pass *lint.Pass) error {
-		defer indexes.Delete(pass)
-		return run(pass)
-	}
-}
-
-func (ix *dirIndex) levels(in *lint.Instance, name string) map[*parser.Node][]*parser.Node {
-	byName := ix.m[in]
-	if byName == nil {
-		byName = map[string]map[*parser.Node][]*parser.Node{}
-		ix.m[in] = byName
-	}
-	if lv, ok := byName[name]; ok {
-		return lv
-	}
-	var lv map[*parser.Node][]*parser.Node
-	for _, d := range in.Nodes(name) {
-		if lv == nil {
-			lv = map[*parser.Node][]*parser.Node{}
-		}
-		lv[d.Parent] = append(lv[d.Parent], d)
-	}
-	byName[name] = lv
-	return lv
+	return value{node: s.Node, nodes: nodes}
 }
 
 // defaultArgs are nginx's defaults for the directives these rules read.
@@ -306,22 +235,23 @@ func pooledProxy(pass *lint.Pass, p *lint.Proxy) (pool, bool) {
 	if p.Upstream == nil || p.Variable {
 		return pool{}, false
 	}
-	ix := indexFor(pass)
-	if r, ok := ix.pooled[p]; ok {
-		return r.pool, r.ok
-	}
-	pl, ok := poolOf(pass.Target, p.Upstream)
-	if ok && !reuses(pass, p) {
-		pl, ok = pool{}, false
-	}
-	ix.pooled[p] = pooledResult{pl, ok}
-	return pl, ok
+	r := pooledFact.Get(pass, p)
+	return r.pool, r.ok
 }
 
 type pooledResult struct {
 	pool pool
 	ok   bool
 }
+
+// pooledFact is pooledProxy's answer, computed once per run and target.
+var pooledFact = lint.NewFact(func(pass *lint.Pass, p *lint.Proxy) pooledResult {
+	pl, ok := poolOf(pass.Target, p.Upstream)
+	if ok && !reuses(pass, p) {
+		pl, ok = pool{}, false
+	}
+	return pooledResult{pl, ok}
+})
 
 // peerCount counts the addresses of an upstream block the way
 // ngx_http_upstream_init_round_robin does (primary plus backup). exact is

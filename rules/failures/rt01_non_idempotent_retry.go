@@ -63,7 +63,7 @@ http {
     }
 }
 `,
-	Run: indexed(runRT01),
+	Run: runRT01,
 }
 
 var retryModules = []lint.Module{lint.ModuleProxy, lint.ModuleFastCGI, lint.ModuleGRPC, lint.ModuleUWSGI, lint.ModuleSCGI}

@@ -77,7 +77,7 @@ http {
     }
 }
 `,
-	Run: indexed(runRT02),
+	Run: runRT02,
 }
 
 func runRT02(pass *lint.Pass) error {

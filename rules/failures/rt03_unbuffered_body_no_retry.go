@@ -77,7 +77,7 @@ http {
     }
 }
 `,
-	Run: indexed(runRT03),
+	Run: runRT03,
 }
 
 func runRT03(pass *lint.Pass) error {

@@ -79,7 +79,7 @@ http {
 		Kind:    lint.OptionDuration,
 		Default: "75s",
 	}},
-	Run: indexed(runRT04),
+	Run: runRT04,
 }
 
 // idleSource is the backend idle timeout for one upstream server address

@@ -102,7 +102,7 @@ http {
     }
 }
 `,
-	Run: indexed(runRT05),
+	Run: runRT05,
 }
 
 // tries returns how many servers nginx may try for a request of p

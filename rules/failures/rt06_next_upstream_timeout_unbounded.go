@@ -67,7 +67,7 @@ http {
     }
 }
 `,
-	Run: indexed(runRT06),
+	Run: runRT06,
 }
 
 const defaultReadTimeout = 60 * time.Second
