@@ -2,7 +2,6 @@ package timeouts
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -603,14 +602,4 @@ func safeTimeout(peer time.Duration) time.Duration {
 		d = alt
 	}
 	return d.Truncate(time.Second)
-}
-
-// sortedKeys returns map keys in order, for deterministic reports.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
