@@ -92,7 +92,8 @@ func TestBodyDiscard(t *testing.T) {
 		cl.expectEnd("fin", 250*time.Millisecond, 700*time.Millisecond)
 	})
 	st := waitStats(t, s, func(st Stats) bool {
-		return closes(st, ReasonDiscardTimeout) == 1 && closes(st, ReasonBodyNotDiscarded) == 1 && closes(st, ReasonPeerClosed) >= 1
+		return closes(st, ReasonDiscardTimeout) == 1 && closes(st, ReasonBodyNotDiscarded) == 1 &&
+			closes(st, ReasonPeerClosed) >= 1 && closes(st, ReasonBadRequest) == 1 && closes(st, ReasonErrorStatus) == 2
 	})
 	if closes(st, ReasonErrorStatus) != 2 || closes(st, ReasonBadRequest) != 1 {
 		t.Errorf("error_status closes: %v", st.Listeners)

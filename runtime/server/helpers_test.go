@@ -319,3 +319,26 @@ func closeHeaders(st Stats, reason Reason) uint64 {
 	}
 	return n
 }
+
+func decodeInstance(t *testing.T, src string) *config.Instance {
+	t.Helper()
+	cfg, diags := config.Decode("reload.hcl", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg.Instances[0]
+}
+
+// expectEndSince is expectEnd with the window measured from since.
+func (cl *client) expectEndSince(since time.Time, want string, min, max time.Duration) {
+	cl.t.Helper()
+	wait := time.Until(since.Add(max + 500*time.Millisecond))
+	how, data, _ := cl.end(wait)
+	el := time.Since(since)
+	if how != want {
+		cl.t.Fatalf("connection ended %s after %v (data %q), want %s", how, el, data, want)
+	}
+	if el < min || el > max+100*time.Millisecond {
+		cl.t.Fatalf("connection ended %s after %v, want within [%v, %v]", how, el, min, max)
+	}
+}

@@ -356,7 +356,8 @@ func (w *ResponseWriter) sendHeader() error {
 			b = append(b, "\r\n"...)
 		}
 	}
-	if w.acceptRanges {
+	if w.acceptRanges && status == 200 && w.contentLength >= 0 {
+		// ngx_http_range_header_filter
 		b = append(b, "Accept-Ranges: bytes\r\n"...)
 	}
 	b = append(b, "\r\n"...)

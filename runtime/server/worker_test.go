@@ -1,0 +1,217 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestConnectionPressure: with worker_connections 32 the 29th connection
+// makes the worker close the 3 oldest idle keep-alive connections, and so
+// on every third connection after. Same pattern as nginx 1.22.1.
+// [V1.22 checked]
+func TestConnectionPressure(t *testing.T) {
+	s := start(t, instHCL("  worker_connections = 32\n", basicOK))
+	var clients []*client
+	closedAt := map[int][]int{}
+	isClosed := make([]bool, 40)
+	for i := 0; i < 40; i++ {
+		cl := dial(t, s.addr)
+		expectStatus(t, cl.get("/"), 200)
+		clients = append(clients, cl)
+		time.Sleep(20 * time.Millisecond)
+		for j, c := range clients {
+			if isClosed[j] {
+				continue
+			}
+			if how, _, _ := c.end(time.Millisecond); how == "fin" {
+				isClosed[j] = true
+				closedAt[i] = append(closedAt[i], j)
+			}
+		}
+	}
+	want := map[int][]int{28: {0, 1, 2}, 31: {3, 4, 5}, 34: {6, 7, 8}, 37: {9, 10, 11}}
+	if fmt.Sprint(closedAt) != fmt.Sprint(want) {
+		t.Errorf("reclaimed connections: %v, want %v", closedAt, want)
+	}
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonConnectionPressure) == 12 })
+}
+
+// TestNoFreeConnections: when every slot is busy (heads in progress are
+// not reusable) a new connection is accepted and closed at once.
+func TestNoFreeConnections(t *testing.T) {
+	s := start(t, instHCL("  worker_connections = 8\n", basicOK))
+	for i := 0; i < 6; i++ {
+		cl := dial(t, s.addr)
+		cl.send("GET / HTTP/1.1\r\n")
+	}
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Active == 6 })
+	cl := dial(t, s.addr)
+	cl.expectEnd("fin", 0, 300*time.Millisecond)
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonNoFreeConnections) == 1 })
+}
+
+// gate is a handler that blocks until released.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGate() *gate { return &gate{entered: make(chan struct{}, 16), release: make(chan struct{})} }
+
+func (g *gate) Serve(w *ResponseWriter, r *Request) int {
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-r.Context().Done():
+		return StatusError
+	}
+	w.SetStatus(200)
+	w.SetContentLength(4)
+	w.WriteString("slow")
+	return StatusDone
+}
+
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
+
+const gatedServer = `  server {
+    listen {
+      address = "127.0.0.1:0"
+    }
+    client_header_timeout = "2s"
+    location {
+      match = "prefix"
+      path = "/"
+      return {
+        code = 200
+        text = "ok"
+      }
+    }
+    location {
+      match = "exact"
+      path = "/slow"
+    }
+  }
+`
+
+// TestGracefulShutdown: idle keep-alive connections close at once; a
+// request in flight finishes with "Connection: close" (1.21.6+); a
+// connection that has not sent a byte is not closed and is served once
+// with close. [V1.22 checked]
+func TestGracefulShutdown(t *testing.T) {
+	g := newGate()
+	s := startWith(t, instHCL("", gatedServer), map[string]Handler{"/slow": g})
+	idle := dial(t, s.addr)
+	expectConn(t, idle.get("/"), "keep-alive")
+	busy := dial(t, s.addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-g.entered
+	fresh := dial(t, s.addr)
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Waiting == 1 })
+
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+
+	idle.expectEnd("fin", 0, 300*time.Millisecond)
+	if _, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
+		t.Error("listening socket still accepts after shutdown")
+	}
+	fresh.expectOpen(200 * time.Millisecond)
+	r := fresh.get("/")
+	expectStatus(t, r, 200)
+	expectConn(t, r, "close")
+	fresh.expectEnd("fin", 0, 300*time.Millisecond)
+
+	g.open()
+	r = busy.read(false)
+	if r.body != "slow" {
+		t.Fatalf("in-flight response %q", r.body)
+	}
+	expectConn(t, r, "close")
+	busy.expectEnd("fin", 0, 300*time.Millisecond)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if closes(st, ReasonShutdown) != 3 || closeHeaders(st, ReasonShutdown) != 2 {
+		t.Errorf("shutdown reasons: %v", st.Listeners)
+	}
+}
+
+// TestShutdownBefore1216: before 1.21.6 the in-flight response still says
+// keep-alive; the connection closes after it anyway.
+func TestShutdownBefore1216(t *testing.T) {
+	g := newGate()
+	src := instHCL("", gatedServer)
+	src = src[:len("instance \"t\" {\n  version = \"")] + "1.20.2" + src[len("instance \"t\" {\n  version = \"1.22.1"):]
+	s := startWith(t, src, map[string]Handler{"/slow": g})
+	busy := dial(t, s.addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-g.entered
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Exiting })
+	g.open()
+	r := busy.read(false)
+	expectConn(t, r, "keep-alive")
+	busy.expectEnd("fin", 0, 300*time.Millisecond)
+	<-done
+}
+
+// TestReload: the listening socket is kept, new connections get the new
+// configuration, idle ones close with reason reload, the request in flight
+// ends with close, and worker_shutdown_timeout closes what remains.
+func TestReload(t *testing.T) {
+	g := newGate()
+	cfgText := instHCL("  worker_shutdown_timeout = \"500ms\"\n", gatedServer)
+	s := startWith(t, cfgText, map[string]Handler{"/slow": g})
+	idle := dial(t, s.addr)
+	expectConn(t, idle.get("/"), "keep-alive")
+	busy := dial(t, s.addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-g.entered
+	waiting := dial(t, s.addr) // no request: survives until the shutdown timeout
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Waiting == 1 })
+
+	next := decodeInstance(t, instHCL("", server(loc("prefix", "/", ret(200, "v2")))))
+	reloaded := time.Now()
+	if err := s.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	idle.expectEnd("fin", 0, 300*time.Millisecond)
+	cl := dial(t, s.addr)
+	if r := cl.get("/"); r.body != "v2" {
+		t.Errorf("after reload: %q", r.body)
+	}
+	g.open()
+	r := busy.read(false)
+	expectConn(t, r, "close")
+	waiting.expectEndSince(reloaded, "fin", 450*time.Millisecond, 900*time.Millisecond)
+	st := waitStats(t, s, func(st Stats) bool { return len(st.Draining) == 0 })
+	if closes(st, ReasonReload) != 2 || closeHeaders(st, ReasonReload) != 1 || closes(st, ReasonShutdownTimeout) != 1 {
+		t.Errorf("reload reasons: %v", st.Listeners)
+	}
+}
+
+func TestWorkerProcesses(t *testing.T) {
+	s := start(t, instHCL("  worker_processes = 3\n", basicOK))
+	for i := 0; i < 20; i++ {
+		cl := dial(t, s.addr)
+		expectStatus(t, cl.get("/"), 200)
+	}
+	st := s.Stats()
+	if len(st.Workers) != 3 {
+		t.Fatalf("workers: %+v", st.Workers)
+	}
+	total := 0
+	for _, w := range st.Workers {
+		total += w.Connections
+	}
+	if total != 20 {
+		t.Errorf("connections across workers: %d", total)
+	}
+}
