@@ -173,7 +173,7 @@ func WriteSARIF(w io.Writer, r *Result, o SARIFOptions) error {
 		if pos.IsValid() {
 			src := r.Source(file)
 			reg := &sarifRegion{StartLine: pos.Line, StartColumn: charCol(src, pos)}
-			if end.IsValid() {
+			if end.IsValid() && (end.Line > pos.Line || end.Col > pos.Col) {
 				reg.EndLine, reg.EndColumn = end.Line, charCol(src, end)
 			}
 			p.Region = reg

@@ -31,7 +31,7 @@ var (
 	stError   = lipgloss.NewStyle().Foreground(lipgloss.Color("#D7005F")).Bold(true)
 	stWarning = lipgloss.NewStyle().Foreground(lipgloss.Color("#D78700")).Bold(true)
 	stInfo    = lipgloss.NewStyle().Foreground(lipgloss.Color("#0087AF")).Bold(true)
-	stFile    = lipgloss.NewStyle().Bold(true).Underline(true)
+	stFile    = lipgloss.NewStyle().Bold(true)
 	stRule    = lipgloss.NewStyle().Bold(true)
 	stFaint   = lipgloss.NewStyle().Faint(true)
 	stFix     = lipgloss.NewStyle().Foreground(lipgloss.Color("#008700"))
