@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 func goldenResult(t *testing.T) *Result {
 	t.Helper()
 	fsys := fstest.MapFS{
-		"site/nginx.conf": {Data: []byte("events {}\nhttp {\n\tupstream app { server 127.0.0.1:8081; }\n\tserver {\n\t\tserver_name \"café.example\"; location /a { include snippets/p.conf; }\n\t\tlocation /b { include snippets/p.conf; }\n\t\tkeepalive_timeout 2h; # ngxkeep:ignore KT02\n\t}\n}\n")},
+		"site/nginx.conf":      {Data: []byte("events {}\nhttp {\n\tupstream app { server 127.0.0.1:8081; }\n\tserver {\n\t\tserver_name \"café.example\"; location /a { include snippets/p.conf; }\n\t\tlocation /b { include snippets/p.conf; }\n\t\tkeepalive_timeout 2h; # ngxkeep:ignore KT02\n\t}\n}\n")},
 		"site/snippets/p.conf": {Data: []byte("proxy_pass http://app;\n")},
 		"bad.conf":             {Data: []byte("http {\n    keepalive_timeout 65s\n}\n")},
 	}
@@ -96,7 +96,9 @@ func TestFormats(t *testing.T) {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"text.txt", func(b *bytes.Buffer) error { return WriteText(b, r, TextOptions{Profile: colorprofile.NoTTY, Width: 80}) }},
+		{"text.txt", func(b *bytes.Buffer) error {
+			return WriteText(b, r, TextOptions{Profile: colorprofile.NoTTY, Width: 80})
+		}},
 		{"text-ansi256.txt", func(b *bytes.Buffer) error {
 			return WriteText(b, r, TextOptions{Profile: colorprofile.ANSI256, Width: 80})
 		}},
