@@ -39,6 +39,9 @@ type Node struct {
 	Ctx Context
 
 	root *treeRoot // shared by every Node of one tree
+	// byName indexes Children by name for nodes with many children (an
+	// http block with thousands of servers), so Find stays cheap.
+	byName map[string][]*Node
 }
 
 // IsRoot reports whether n is the root of a tree.

@@ -41,7 +41,21 @@ func (l *loader) buildTree() *Node {
 	root := b.node(nil, nil, nil, 0)
 	root.Children = make([]*Node, 0, len(l.cfg.Main.Directives))
 	b.expand(root, l.cfg.Main.Directives, CtxMain, nil, true)
+	indexChildren(root)
 	return root
+}
+
+// indexMin is the number of children from which a node gets a name index.
+const indexMin = 32
+
+func indexChildren(n *Node) {
+	if len(n.Children) < indexMin {
+		return
+	}
+	n.byName = make(map[string][]*Node)
+	for _, c := range n.Children {
+		n.byName[c.Name] = append(n.byName[c.Name], c)
+	}
 }
 
 func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx Context) *Node {
@@ -91,6 +105,7 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 		if d.Block != nil && !d.Block.Opaque {
 			n.Children = make([]*Node, 0, len(d.Block.Directives))
 			b.expand(n, d.Block.Directives, bodyContext(d, ctx), chain, check)
+			indexChildren(n)
 		}
 	}
 }
