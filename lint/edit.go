@@ -61,13 +61,14 @@ func ReplaceDirective(n *parser.Node, text string) Edit {
 }
 
 // Delete returns an edit that removes directive n; when n is alone on its
-// line (comments aside), the whole line goes.
+// line, the whole line goes, with the comment that trails it.
 func Delete(n *parser.Node) Edit {
 	src := n.Directive.File.Src
 	start := lineStart(src, n.Pos.Offset)
 	end := n.End.Offset
 	eol := lineEnd(src, end)
-	if isBlank(src[start:n.Pos.Offset]) && isBlank(src[end:eol]) {
+	rest := bytes.TrimSpace(src[end:eol])
+	if isBlank(src[start:n.Pos.Offset]) && (len(rest) == 0 || rest[0] == '#') {
 		if eol < len(src) {
 			eol++ // the '\n'
 		}
