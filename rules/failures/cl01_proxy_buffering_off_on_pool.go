@@ -99,7 +99,7 @@ func streamingPath(path string) bool {
 
 func runCL01(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
-		if len(in.Nodes("proxy_buffering")) == 0 {
+		if !anyArg(in, []string{"proxy_buffering"}, func(_ int, a string) bool { return strings.EqualFold(a, "off") }) {
 			continue
 		}
 		var hit []*lint.Proxy

@@ -73,7 +73,7 @@ http {
 
 func runCL06(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
-		if len(in.Nodes("proxy_set_header")) == 0 {
+		if !anyArg(in, []string{"proxy_set_header"}, func(i int, a string) bool { return i == 0 && strings.EqualFold(a, "upgrade") }) {
 			continue
 		}
 		var hit []*lint.Proxy

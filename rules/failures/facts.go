@@ -391,3 +391,50 @@ func upstreamLabel(ps []*lint.Proxy) string {
 	}
 	return "upstream " + names
 }
+
+// anyArg reports whether some directive called one of names in in has an
+// argument for which pred holds. Rules use it to skip an instance before
+// looking up settings for each of its proxies.
+func anyArg(in *lint.Instance, names []string, pred func(i int, arg string) bool) bool {
+	for _, name := range names {
+		for _, n := range in.Nodes(name) {
+			for i, a := range n.Args {
+				if pred(i, a.Value) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// moduleNames returns prefix_suffix for every module with retries.
+func moduleNames(suffix string) []string {
+	out := make([]string, 0, len(retryModules)+1)
+	for _, m := range retryModules {
+		out = append(out, m.Prefix()+suffix)
+	}
+	return out
+}
+
+// anyNodeWithout reports whether some directive called one of names lacks
+// the argument want or says off.
+func anyNodeWithout(in *lint.Instance, names []string, want string) bool {
+	for _, name := range names {
+		for _, n := range in.Nodes(name) {
+			has := false
+			for _, a := range n.Args {
+				switch strings.ToLower(a.Value) {
+				case want:
+					has = true
+				case "off":
+					return true
+				}
+			}
+			if !has {
+				return true
+			}
+		}
+	}
+	return false
+}

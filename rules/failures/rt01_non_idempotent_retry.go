@@ -70,6 +70,9 @@ var retryModules = []lint.Module{lint.ModuleProxy, lint.ModuleFastCGI, lint.Modu
 
 func runRT01(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
+		if !anyArg(in, moduleNames("_next_upstream"), func(_ int, a string) bool { return strings.EqualFold(a, "non_idempotent") }) {
+			continue
+		}
 		var byNode map[*parser.Node][]*lint.Proxy
 		for _, m := range retryModules {
 			name := m.Prefix() + "_next_upstream"

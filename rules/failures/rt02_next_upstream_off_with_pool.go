@@ -81,7 +81,12 @@ http {
 }
 
 func runRT02(pass *lint.Pass) error {
+	names := append(moduleNames("_next_upstream"), "memcached_next_upstream")
 	for _, in := range pass.Instances {
+		// Some directive must say off or leave error out.
+		if !anyNodeWithout(in, names, "error") {
+			continue
+		}
 		var hit []*lint.Proxy
 		for _, p := range in.Proxies() {
 			if p.Module == lint.ModuleUWSGI || p.Module == lint.ModuleSCGI {

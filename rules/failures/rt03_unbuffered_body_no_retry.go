@@ -82,7 +82,7 @@ http {
 
 func runRT03(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
-		if len(in.Nodes("proxy_request_buffering")) == 0 && len(in.Nodes("fastcgi_request_buffering")) == 0 {
+		if !anyArg(in, []string{"proxy_request_buffering", "fastcgi_request_buffering"}, func(_ int, a string) bool { return strings.EqualFold(a, "off") }) {
 			continue
 		}
 		var hit []*lint.Proxy

@@ -74,6 +74,13 @@ const defaultReadTimeout = 60 * time.Second
 
 func runRT06(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
+		// Only a read timeout raised above the default makes a slow upstream.
+		if !anyArg(in, moduleNames("_read_timeout"), func(i int, a string) bool {
+			d, ok := msec(a)
+			return i == 0 && ok && d > defaultReadTimeout
+		}) {
+			continue
+		}
 		var hit []*lint.Proxy
 		for _, p := range in.Proxies() {
 			if p.Module == lint.ModuleMemcached || p.Upstream == nil {
