@@ -125,11 +125,26 @@ func runCL01(pass *lint.Pass) error {
 	return nil
 }
 
-// streams reports whether p's location looks like a streaming endpoint.
+// streams reports whether p's location looks like a streaming endpoint,
+// or is configured for responses that last an hour or more.
 func streams(pass *lint.Pass, p *lint.Proxy) bool {
-	for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
-		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "upgrade") && n.Args[1].Value != "" {
-			return true
+	if streamingLocation(pass, p) {
+		return true
+	}
+	if d, ok := msec(effective(pass, p.Node, "proxy_read_timeout").first()); ok && d >= time.Hour {
+		return true
+	}
+	return false
+}
+
+// streamingLocation reports whether p forwards the Upgrade header or its
+// location's path names a streaming endpoint.
+func streamingLocation(pass *lint.Pass, p *lint.Proxy) bool {
+	if p.Module == lint.ModuleProxy {
+		for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
+			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "upgrade") && n.Args[1].Value != "" {
+				return true
+			}
 		}
 	}
 	for loc := p.Location; loc != nil; loc = lint.Enclosing(loc, "location") {
@@ -138,9 +153,6 @@ func streams(pass *lint.Pass, p *lint.Proxy) bool {
 				return true
 			}
 		}
-	}
-	if d, ok := msec(effective(pass, p.Node, "proxy_read_timeout").first()); ok && d >= time.Hour {
-		return true
 	}
 	return false
 }

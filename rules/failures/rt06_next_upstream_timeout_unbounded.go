@@ -29,7 +29,9 @@ often many minutes, and loads every server with the same slow work.
 
 The rule fires when the location retries on timeout, proxies to an upstream
 with at least two live servers, has neither limit set, and its
-proxy_read_timeout is set explicitly above nginx's 60s default.
+proxy_read_timeout is set explicitly above nginx's 60s default. WebSocket
+and streaming locations (an Upgrade header, or a path such as /events or
+/stream) are skipped: their long timeout is for the stream.
 
 Fix: set proxy_next_upstream_timeout to the longest time a client should
 wait (it counts from the first attempt) and/or proxy_next_upstream_tries 2,
@@ -101,6 +103,9 @@ func runRT06(pass *lint.Pass) error {
 			}
 			if t, ok := msec(effective(pass, p.Node, prefix+"_next_upstream_timeout").first()); ok && t > 0 {
 				continue
+			}
+			if streamingLocation(pass, p) {
+				continue // the long timeout is for the stream, not for slow answers
 			}
 			hit = append(hit, p)
 		}
