@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,5 +25,14 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *updateScripts,
+		Setup: func(e *testscript.Env) error {
+			// $SCENARIOS holds the founding scenario's configs.
+			dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "scenarios"))
+			if err != nil {
+				return err
+			}
+			e.Setenv("SCENARIOS", dir)
+			return nil
+		},
 	})
 }
