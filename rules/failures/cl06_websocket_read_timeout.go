@@ -3,6 +3,7 @@ package failures
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -27,8 +28,9 @@ and has to reconnect, and every idle chat, dashboard or notification socket
 cycles once a minute.
 
 The rule looks at locations that pass the client's Upgrade header
-(proxy_set_header Upgrade $http_upgrade) and whose proxy_read_timeout is
-not set anywhere on the way up. Ping frames more often than the timeout
+(proxy_set_header Upgrade $http_upgrade) whose proxy_read_timeout is 60s or
+less and was not chosen in the location itself: the default, or a value
+inherited from the server or http level that was set for ordinary requests. Ping frames more often than the timeout
 (sent by the application) keep the tunnel alive too; nginx itself never
 sends them.
 
@@ -86,8 +88,12 @@ func runCL06(pass *lint.Pass) error {
 			if u == nil {
 				continue
 			}
-			if effective(pass, p.Node, "proxy_read_timeout").explicit() {
+			rt := effective(pass, p.Node, "proxy_read_timeout")
+			if d, ok := msec(rt.first()); !ok || d > time.Minute {
 				continue
+			}
+			if rt.explicit() && (rt.node.Parent == p.Block || rt.node.Parent == p.Location) {
+				continue // chosen for this location (the application pings)
 			}
 			upgrade[p] = u
 			hit = append(hit, p)
@@ -97,11 +103,18 @@ func runCL06(pass *lint.Pass) error {
 			if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
 				where = fmt.Sprintf(" (applies to %s: %s)", plural(len(g.proxies), "location"), locList(g.proxies))
 			}
-			pass.Reportf(g.node,
-				"this WebSocket upgrade%s runs with the default proxy_read_timeout of 60s: nginx closes the tunnel after 60s "+
-					"in which nothing is relayed in either direction, so idle sockets drop once a minute with close code 1006 "+
-					"unless the application pings more often; set proxy_read_timeout to the longest silence the application allows",
-				where)
+			rt := effective(pass, g.proxies[0].Node, "proxy_read_timeout")
+			d, _ := msec(rt.first())
+			how := "the default proxy_read_timeout of 60s"
+			if rt.explicit() {
+				how = "proxy_read_timeout " + lint.FormatDuration(d) + " inherited from an outer level"
+			}
+			f := pass.Reportf(g.node,
+				"this WebSocket upgrade%s runs with %s: nginx closes the tunnel after %s "+
+					"in which nothing is relayed in either direction, so idle sockets drop with close code 1006 "+
+					"unless the application pings more often; set proxy_read_timeout in the location to the longest silence the application allows",
+				where, how, lint.FormatDuration(d))
+			related(pass, f, rt.node, "read timeout that applies to the tunnel")
 		}
 	}
 	return nil
