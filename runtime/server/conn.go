@@ -725,6 +725,8 @@ func (c *conn) terminateReason(r *Request, rc int) Reason {
 		return ReasonReturn444
 	case c.closeReq.Load() != 0:
 		return c.requestedReason()
+	case r.w.aborted:
+		return ReasonUpstreamTruncated
 	case rc == StatusRequestTimeout && c.timedout:
 		c.resetIfConfigured(r.loc)
 		if r.w.headerSent {

@@ -203,18 +203,16 @@ func (w *ResponseWriter) finish() error {
 			return err
 		}
 	}
+	if !w.aborted && w.contentLength >= 0 && !w.headerOnly && w.sent < w.contentLength {
+		// The handler wrote less than it announced: as truncated.
+		w.Abort()
+	}
 	if w.aborted {
-		c.failed = true
 		c.flush(w.r.loc.sendTimeout)
 		return errAborted
 	}
 	if w.chunked && !w.headerOnly {
 		c.wbuf = append(c.wbuf, "0\r\n\r\n"...)
-	} else if w.contentLength >= 0 && !w.headerOnly && w.sent < w.contentLength {
-		w.r.veto(ReasonUpstreamTruncated)
-		c.failed = true
-		c.flush(w.r.loc.sendTimeout)
-		return errAborted
 	}
 	if w.contentLength < 0 && !w.chunked && !w.headerOnly {
 		// Close-delimited body: the connection must close (the

@@ -222,3 +222,44 @@ func TestReturnRedirects(t *testing.T) {
 		expectConn(t, r, "keep-alive")
 	}
 }
+
+// TestServerNameRegexAndNamedLocation: regex names are tried in order after
+// exact and wildcard names; error_page can continue in a named location.
+func TestServerNameRegexAndNamedLocation(t *testing.T) {
+	src := instHCL("", `  server {
+    listen {
+      address = "127.0.0.1:0"
+    }
+    server_names = ["default.example"]
+`+loc("prefix", "/", ret(200, "default"))+`  }
+  server {
+    listen {
+      address = "127.0.0.1:0"
+    }
+    server_names = ["~^api[0-9]+\\.example$", "www.example.*"]
+`+loc("prefix", "/", "      error_page {\n        codes = [404]\n        uri = \"@fallback\"\n      }\n"+ret(404, ""))+
+		loc("named", "@fallback", ret(200, "fallback"))+`  }
+`)
+	s := start(t, src)
+	cl := dial(t, s.addr)
+	for host, want := range map[string]string{
+		"api12.example": "fallback", "www.example.org": "fallback", "api.example": "default", "default.example": "default",
+	} {
+		cl.send("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+		if r := cl.read(false); r.body != want {
+			t.Errorf("%s: %q, want %q", host, r.body, want)
+		}
+	}
+}
+
+func TestReturn304(t *testing.T) {
+	s := start(t, instHCL("", server(loc("prefix", "/", ret(304, "")))))
+	cl := dial(t, s.addr)
+	cl.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	r := cl.read(false)
+	// [V1.22 checked]: "304 Not Modified", Content-Type and Content-Length: 0.
+	if r.line != "HTTP/1.1 304 Not Modified" || r.header("Content-Length") != "0" || r.header("Content-Type") != "text/plain" {
+		t.Errorf("%s %v", r.line, r.headers)
+	}
+	expectConn(t, r, "keep-alive")
+}

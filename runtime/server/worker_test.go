@@ -215,3 +215,23 @@ func TestWorkerProcesses(t *testing.T) {
 		t.Errorf("connections across workers: %d", total)
 	}
 }
+
+// TestKeepaliveMinTimeout (1.27.4+): during keepalive_min_timeout a
+// connection is not idle, so a graceful shutdown leaves it until the
+// minimum has passed.
+func TestKeepaliveMinTimeout(t *testing.T) {
+	src := "instance \"t\" {\n  version = \"1.28.0\"\n" + server(
+		loc("prefix", "/", "      keepalive_min_timeout = \"400ms\"\n"+ret(200, "min"))+
+			loc("prefix", "/plain", ret(200, "plain"))) + "}\n"
+	s := start(t, src)
+	held := dial(t, s.addr)
+	expectConn(t, held.get("/"), "keep-alive")
+	plain := dial(t, s.addr)
+	expectConn(t, plain.get("/plain"), "keep-alive")
+	begin := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	plain.expectEnd("fin", 0, 200*time.Millisecond)
+	held.expectEndSince(begin, "fin", 250*time.Millisecond, 600*time.Millisecond)
+	<-done
+}

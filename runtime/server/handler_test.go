@@ -1,0 +1,141 @@
+package server
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// streamHandler answers with a body of unknown length.
+var streamHandler = HandlerFunc(func(w *ResponseWriter, r *Request) int {
+	w.SetStatus(200)
+	w.SetContentLength(-1)
+	w.SetContentType("text/plain")
+	w.WriteString("part1,")
+	w.Flush()
+	w.WriteString("part2")
+	return StatusDone
+})
+
+// abortHandler fails after the head, as a proxy whose upstream dies
+// mid-body does.
+var abortHandler = HandlerFunc(func(w *ResponseWriter, r *Request) int {
+	w.SetStatus(200)
+	w.SetContentLength(-1)
+	w.WriteString("partial")
+	w.Abort()
+	return StatusDone
+})
+
+// earlyHandler answers after reading 3 bytes of the body (unbuffered proxy
+// whose upstream answered early).
+var earlyHandler = HandlerFunc(func(w *ResponseWriter, r *Request) int {
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(r.Body(), buf); err != nil {
+		return BodyStatus(err)
+	}
+	w.SetStatus(200)
+	w.SetContentLength(3)
+	w.Write(buf)
+	return StatusDone
+})
+
+func handlerServer(t *testing.T, extra string) *testServer {
+	return startWith(t, instHCL("", server(
+		loc("exact", "/stream", extra)+loc("exact", "/abort", extra)+
+			loc("exact", "/early", extra+"      lingering_timeout = \"300ms\"\n")+
+			loc("exact", "/echo", extra+"      client_max_body_size = \"10\"\n"))),
+		map[string]Handler{"/stream": streamHandler, "/abort": abortHandler, "/early": earlyHandler, "/echo": readAllHandler})
+}
+
+// TestUnknownLength: a body of unknown length is chunked for HTTP/1.1
+// with chunked_transfer_encoding on and keeps the connection; HTTP/1.0 or
+// chunked off delimit it by closing. [V1.22 checked] with sub_filter.
+func TestUnknownLength(t *testing.T) {
+	s := handlerServer(t, "")
+	cl := dial(t, s.addr)
+	r := cl.get("/stream")
+	if r.header("Transfer-Encoding") != "chunked" || r.body != "part1,part2" {
+		t.Fatalf("chunked: %v %q", r.headers, r.body)
+	}
+	expectConn(t, r, "keep-alive")
+	cl.expectOpen(30 * time.Millisecond)
+
+	cl = dial(t, s.addr)
+	cl.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	r = cl.read(false)
+	expectConn(t, r, "close")
+	if r.body != "part1,part2" || r.has("Content-Length") || r.has("Transfer-Encoding") {
+		t.Fatalf("close-delimited: %v %q", r.headers, r.body)
+	}
+
+	off := handlerServer(t, "      chunked_transfer_encoding = false\n")
+	cl = dial(t, off.addr)
+	r = cl.get("/stream")
+	expectConn(t, r, "close")
+	if r.body != "part1,part2" {
+		t.Fatalf("chunked off: %q", r.body)
+	}
+	waitStats(t, off, func(st Stats) bool { return closes(st, ReasonUnknownLength) == 1 })
+}
+
+// TestAbortAfterHeader: no final chunk, the connection closes.
+func TestAbortAfterHeader(t *testing.T) {
+	s := handlerServer(t, "")
+	cl := dial(t, s.addr)
+	cl.send("GET /abort HTTP/1.1\r\nHost: t\r\n\r\n")
+	how, data, _ := cl.end(time.Second)
+	if how == "open" || !strings.Contains(data, "Transfer-Encoding: chunked") || !strings.HasSuffix(data, "7\r\npartial\r\n") {
+		t.Fatalf("abort: %s %q", how, data)
+	}
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonUpstreamTruncated) == 1 })
+}
+
+// TestBodyUnread: answering before the body ends still says keep-alive
+// (the header was already decided), then the connection closes with
+// lingering close. [V1.22 checked] with proxy_request_buffering off.
+func TestBodyUnread(t *testing.T) {
+	s := handlerServer(t, "")
+	cl := dial(t, s.addr)
+	cl.send("POST /early HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+	r := cl.read(false)
+	expectConn(t, r, "keep-alive")
+	if got := cl.afterFIN(50 * time.Millisecond); got != "lingering" {
+		t.Errorf("after an early answer: %s", got)
+	}
+	cl.c.Close()
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonBodyUnread) == 1 })
+}
+
+// TestChunkedBodyTooLarge: client_max_body_size applies to chunked bodies
+// while they are read: 413 and close.
+func TestChunkedBodyTooLarge(t *testing.T) {
+	s := handlerServer(t, "")
+	cl := dial(t, s.addr)
+	cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+	expectStatus(t, cl.read(false), 100)
+	cl.send("5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n")
+	r := cl.read(false)
+	expectStatus(t, r, 413)
+	expectConn(t, r, "close")
+	// Content-Length above the limit is refused before the handler runs.
+	cl = dial(t, s.addr)
+	cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world")
+	expectStatus(t, cl.read(false), 413)
+}
+
+// TestServerTokensAndPadding: server_tokens off hides the version;
+// MSIE and Chrome get nginx's padding on error pages.
+func TestServerTokensAndPadding(t *testing.T) {
+	s := start(t, instHCL("", server(loc("prefix", "/", "      server_tokens = \"off\"\n"+ret(404, "")))))
+	cl := dial(t, s.addr)
+	r := cl.get("/")
+	if r.header("Server") != "nginx" || !strings.Contains(r.body, "<hr><center>nginx</center>") {
+		t.Errorf("tokens off: %v %q", r.headers, r.body)
+	}
+	r = cl.get("/", "User-Agent: Mozilla/5.0 Chrome/120.0 Safari/537.36\r\n")
+	if !strings.Contains(r.body, "a padding to disable MSIE and Chrome friendly error page") || len(r.body) != 146+6*67 {
+		t.Errorf("padding: %d %q", len(r.body), r.body)
+	}
+}
