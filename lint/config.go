@@ -246,6 +246,12 @@ func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, e
 						didYouMean(name, append([]string{"nginx_version", "fail_on", "baseline", "disable"}, optionNames(all)...))))
 				continue
 			}
+			if ids, same := sharedOption(name, all); !same {
+				errAt(&at.NameRange, "Ambiguous option",
+					fmt.Sprintf("Rules %s each have an option %q with its own meaning; set it inside a rule block, e.g. rule %q { %s = ... }.",
+						strings.Join(ids, ", "), name, ids[0], name))
+				continue
+			}
 			v, ok := stringValue(at.Expr, &ds)
 			if !ok {
 				continue
@@ -516,6 +522,27 @@ func optionDeclared(name string, all []*Analyzer) bool {
 		}
 	}
 	return false
+}
+
+// sharedOption reports whether every rule declaring option name declares
+// it with the same kind and default (one shared assumption, such as
+// assumed_cpus), and lists those rules.
+func sharedOption(name string, all []*Analyzer) (ids []string, same bool) {
+	var first *Option
+	same = true
+	for _, a := range all {
+		o := a.option(name)
+		if o == nil {
+			continue
+		}
+		ids = append(ids, a.ID)
+		if first == nil {
+			first = o
+		} else if o.Kind != first.Kind || o.Default != first.Default {
+			same = false
+		}
+	}
+	return ids, same
 }
 
 func optionNames(all []*Analyzer) []string {

@@ -147,3 +147,23 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestTopLevelOptionMustBeShared(t *testing.T) {
+	a := optAnalyzer()
+	b := fakeAnalyzer("TO92", "other", "x")
+	b.Options = []Option{{Name: "min_requests", Kind: OptionInt, Default: "1000000", Doc: "y"},
+		{Name: "backend_idle_timeout", Kind: OptionDuration, Default: "75s", Doc: "z"}}
+	_, err := ParseConfig([]byte("min_requests = 5\n"), "c.hcl", []*Analyzer{a, b})
+	if err == nil || !strings.Contains(err.Error(), `c.hcl:1:1: Ambiguous option: Rules TO91, TO92 each have an option "min_requests"`) {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := ParseConfig([]byte("backend_idle_timeout = \"5s\"\n"), "c.hcl", []*Analyzer{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"TO91", "TO92"} {
+		if c.Rules[id] == nil || c.Rules[id].Options["backend_idle_timeout"] != "5s" {
+			t.Errorf("%s: shared option not applied: %+v", id, c.Rules[id])
+		}
+	}
+}

@@ -102,8 +102,9 @@
 //	disable = ["CL03", "ip-hash-behind-nat"]
 //
 //	# A rule option set at top level applies to every rule that declares
-//	# it: the idle timeout assumed for backends not given on the command
-//	# line (default 75s, nginx's own keepalive_timeout default).
+//	# it (only when they all give it the same meaning and default): the
+//	# idle timeout assumed for backends not given on the command line
+//	# (default 75s, nginx's own keepalive_timeout default).
 //	backend_idle_timeout = "60s"
 //
 //	# Per rule: enable/disable, severity, options ("ngxkeep explain ID"
