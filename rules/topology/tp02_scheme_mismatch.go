@@ -10,11 +10,12 @@ import (
 // TP02 reports TLS spoken to plain listeners and plain HTTP spoken to TLS
 // listeners.
 var TP02 = &lint.Analyzer{
-	ID:       "TP02",
-	Name:     "scheme-mismatch",
-	Severity: lint.SeverityError,
-	Scope:    lint.Cross,
-	Doc: `proxy_pass https:// to a backend listen without ssl, or http:// to an ssl listen.
+	ID:        "TP02",
+	Name:      "scheme-mismatch",
+	Severity:  lint.SeverityError,
+	Scope:     lint.Cross,
+	Versioned: true, // plain "listen ... http2" speaks only HTTP/2 before 1.25.1
+	Doc: `proxy_pass https:// to a backend listen without ssl, or http:// to an ssl listen (or to an HTTP/2-only one).
 
 The scheme of proxy_pass (or grpc_pass) decides whether nginx starts a TLS
 handshake on the upstream connection; the backend's listen decides whether
@@ -30,6 +31,12 @@ When they disagree, every request fails:
     (status 497 internally, a special response that closes the connection),
     and the frontend passes that 400 to the client; the keep-alive pool is
     never used because every response closes.
+  * http:// to a plain "listen ... http2" before 1.25.1: such a socket
+    speaks only HTTP/2 (prior knowledge; protocol detection came with the
+    http2 directive in 1.25.1). The backend answers the HTTP/1.x request
+    with HTTP/2 frames, the frontend logs "upstream sent no valid HTTP/1.0
+    header" and relays those bytes to the client as an HTTP/0.9 body
+    (verified with nginx 1.22.1). grpc:// to such a listener is correct.
 
 The rule needs the frontend and the backend configs on the same command
 line; it follows each upstream server address to the listen socket that
@@ -104,18 +111,31 @@ func runTP02(pass *lint.Pass) error {
 				continue
 			}
 			tls := listenerSpeaksTLS(l)
-			if tls == l.SSL {
+			h2only := !tls && h2cOnly(pass, l)
+			if tls == l.SSL && !h2only {
 				continue
 			}
 			for _, p := range l.Proxies {
 				if p.Module != lint.ModuleProxy && p.Module != lint.ModuleGRPC {
 					continue
 				}
+				if tls == l.SSL && p.Module != lint.ModuleProxy {
+					continue // grpc:// to an h2c listener is right
+				}
 				k := key{p.Node, l.Listen.Node}
 				if done[k] {
 					continue
 				}
 				done[k] = true
+				if tls == l.SSL {
+					f := pass.ReportArg(p.Node, 0,
+						"%s speaks HTTP/1.x to %s, but the listen that accepts it in %s has http2 without ssl, which nginx %s serves as HTTP/2 only: "+
+							"the backend answers with HTTP/2 frames, this nginx logs \"upstream sent no valid HTTP/1.0 header\" and relays those bytes "+
+							"to its clients as an HTTP/0.9 body; remove http2 from that listen (or listen on another port for the proxy)",
+						p.Target, l.Target.String(), l.To.Path, pass.Target)
+					related(pass, f, l.Listen.Node, "HTTP/2-only listen")
+					continue
+				}
 				reportTP02(pass, p, l)
 			}
 		}
@@ -139,6 +159,26 @@ func listenerSpeaksTLS(l *lint.Link) bool {
 	}
 	if n := lint.Child(l.Server.Node, "ssl"); n != nil && strings.EqualFold(lint.ArgValue(n, 0), "on") {
 		return true
+	}
+	return false
+}
+
+// h2cOnly reports whether the plain socket that accepts l speaks only
+// HTTP/2: "listen ... http2" without ssl before 1.25.1 (from 1.25.1
+// ngx_http_wait_request_handler tells the HTTP/2 preface from HTTP/1.x).
+func h2cOnly(pass *lint.Pass, l *lint.Link) bool {
+	if !pass.Target.Before(parser.Version{Major: 1, Minor: 25, Patch: 1}) {
+		return false
+	}
+	if l.Listen.HTTP2 {
+		return true
+	}
+	for _, s := range l.Candidates {
+		for _, ls := range s.Listens {
+			if ls.HTTP2 && ls.AddrErr == nil && ls.Addr == l.Listen.Addr {
+				return true
+			}
+		}
 	}
 	return false
 }
