@@ -496,7 +496,8 @@ func poolNode(pl pool) *parser.Node {
 
 // linkServers returns the backend server blocks a link's requests can
 // reach: the one nginx picks for the Host header, or every candidate on
-// the socket when the Host is not known.
+// the socket when the Host is not known (rules looking from the frontend
+// then consider each of them).
 func linkServers(l *lint.Link) []*lint.Server {
 	if l.To == nil || l.Server == nil {
 		return nil
@@ -505,6 +506,26 @@ func linkServers(l *lint.Link) []*lint.Server {
 		return []*lint.Server{l.Server}
 	}
 	return l.Candidates
+}
+
+// definiteServer returns the backend server block a link's requests surely
+// reach, nil when the Host header is unknown and several server blocks
+// share the socket (rules looking from the backend report only what is
+// certain).
+func definiteServer(l *lint.Link) *lint.Server {
+	if l.To == nil || l.Server == nil || !(l.Resolved || len(l.Candidates) <= 1) {
+		return nil
+	}
+	return l.Server
+}
+
+// ambiguous is the number of server blocks a link may reach, when more
+// than one.
+func ambiguous(l *lint.Link) int {
+	if n := len(linkServers(l)); n > 1 {
+		return n
+	}
+	return 0
 }
 
 // linkIndex returns the links of in's upstreams, by upstream (built once
@@ -541,13 +562,7 @@ func poolsInto(pass *lint.Pass, in *lint.Instance, srv *parser.Node) []frontPool
 		if l.Upstream == nil || seen[l.Upstream] {
 			continue
 		}
-		reach := false
-		for _, s := range linkServers(l) {
-			if s.Node == srv {
-				reach = true
-			}
-		}
-		if !reach {
+		if s := definiteServer(l); s == nil || s.Node != srv {
 			continue
 		}
 		pl, ok := activePool(pass, l.Upstream)

@@ -32,6 +32,9 @@ type closer struct {
 	in    *lint.Instance // closerNginx: the backend instance
 	tier  *lint.Tier     // closerTier
 	addr  lint.Addr      // the upstream server address
+	// among is the number of server blocks on the backend socket when the
+	// Host header is unknown and this is only one of them.
+	among int
 }
 
 // what describes the closer for messages.
@@ -41,6 +44,9 @@ func (c closer) what(pass *lint.Pass) string {
 		at := "server block at " + where(pass, c.timer.server)
 		if c.timer.level != c.timer.server {
 			at = "location " + locationName(c.timer.level) + " at " + where(pass, c.timer.level)
+		}
+		if c.among > 1 {
+			at += fmt.Sprintf(", one of %d server blocks on that socket: the Host header is not known statically", c.among)
 		}
 		return fmt.Sprintf("the backend %s (%s, %s) closes idle connections after %s (%s)",
 			c.addr, instName(c.in), at, human(c.d), describe("keepalive_timeout", c.timer.v))
@@ -104,7 +110,7 @@ func poolClosers(pass *lint.Pass, u *lint.Upstream, links []*lint.Link, assumed 
 			for _, s := range linkServers(l) {
 				known = true
 				if t, ok := serverIdle(pass, s.Node); ok {
-					add(t.level, closer{kind: closerNginx, d: t.d, timer: t, in: l.To, addr: us.Addr})
+					add(t.level, closer{kind: closerNginx, d: t.d, timer: t, in: l.To, addr: us.Addr, among: ambiguous(l)})
 				}
 			}
 			if l.Tier != nil && l.Tier.IdleTimeout > 0 {

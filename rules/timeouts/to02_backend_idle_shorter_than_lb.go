@@ -176,7 +176,7 @@ func runTO02(pass *lint.Pass) error {
 				continue
 			}
 			pi := poolTimeout(pass, l.Upstream)
-			for _, s := range linkServers(l) {
+			if s := definiteServer(l); s != nil {
 				t, ok := serverIdle(pass, s.Node)
 				if ok && outlives(pi, closer{kind: closerNginx, d: t.d}) {
 					add(t, holder{pool: pl, pi: pi, link: l})
