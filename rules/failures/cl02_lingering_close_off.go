@@ -80,7 +80,8 @@ func runCL02(pass *lint.Pass) error {
 				msg += "; a proxy in front of this server that still has data in flight logs \"Connection reset by peer\" errors"
 			}
 			msg += "; remove it (the default lingers only when unread data is likely)"
-			pass.ReportArg(n, 0, "%s", msg)
+			f := pass.ReportArg(n, 0, "%s", msg)
+			related(pass, f, frontOf(pass, in), "proxy in front of this server")
 		}
 	}
 	return nil

@@ -68,7 +68,8 @@ func runCL03(pass *lint.Pass) error {
 			if in.Role&lint.RoleBackend != 0 {
 				msg += "; the proxy in front of this server sees \"Connection reset by peer\" and may count it as a backend failure"
 			}
-			pass.ReportArg(n, 0, "%s", msg)
+			f := pass.ReportArg(n, 0, "%s", msg)
+			related(pass, f, frontOf(pass, in), "proxy in front of this server")
 		}
 	}
 	return nil

@@ -392,6 +392,26 @@ func upstreamLabel(ps []*lint.Proxy) string {
 	return "upstream " + names
 }
 
+// frontOf returns a directive of another config that proxies to in (an
+// upstream server or a literal proxy_pass), or nil.
+func frontOf(pass *lint.Pass, in *lint.Instance) *parser.Node {
+	if pass.Topology == nil {
+		return nil
+	}
+	for _, l := range pass.Topology.LinksTo(in) {
+		if l.From == in {
+			continue
+		}
+		if l.UpstreamServer != nil {
+			return l.UpstreamServer.Node
+		}
+		if len(l.Proxies) > 0 {
+			return l.Proxies[0].Node
+		}
+	}
+	return nil
+}
+
 // anyArg reports whether some directive called one of names in in has an
 // argument for which pred holds. Rules use it to skip an instance before
 // looking up settings for each of its proxies.
