@@ -30,7 +30,7 @@ or ECONNRESET ("upstream prematurely closed connection while reading
 response header from upstream"). nginx retries a GET on a new connection
 (without using up proxy_next_upstream_tries, but counting a failure towards
 max_fails), while a POST, PATCH or LOCK that was already sent gets a 502 Bad
-Gateway (semantics §4.5).
+Gateway.
 
 The rule compares the pool of every upstream{} that is really used with
 keep-alive against what serves each of its server addresses: the backend

@@ -26,7 +26,7 @@ proxy only notices when it next reads the socket. If nginx's timeout is not
 longer than the proxy's, the proxy regularly sends a request on a connection
 nginx has just closed and gets EOF or a reset: the load balancer answers its
 client with a 502 (ALB logs "target closed the connection"), a frontend nginx
-retries a GET but returns 502 for a POST (semantics §4.5).
+retries a GET but returns 502 for a POST.
 
 The rule looks at this nginx's side of the pair: for each server block
 behind a declared load balancer (tier "..." { in_front_of = ["this.conf"],

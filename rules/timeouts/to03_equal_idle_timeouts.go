@@ -26,7 +26,7 @@ own clock. With equal timeouts, roughly whenever a connection sits idle for
 about the full timeout, the frontend picks it in the same instant the
 backend closes it: nginx then reads EOF or a reset ("upstream prematurely
 closed connection"), retries a GET and returns 502 for a POST; a load
-balancer returns 502 (semantics §4.5).
+balancer returns 502.
 
 The rule compares a frontend's upstream keepalive_timeout (default 60s)
 with the backend nginx server block it reaches (shortest non-zero

@@ -19,8 +19,8 @@ var TO07 = &lint.Analyzer{
 
 keepalive_requests N makes nginx answer the Nth request on a connection with
 "Connection: close" and close the connection after it; pipelined requests
-after the Nth are never answered (ngx_http_update_location_config,
-semantics §1.2). Since 1.19.7 the same limit applies to HTTP/2: after N
+after the Nth are never answered (ngx_http_update_location_config).
+Since 1.19.7 the same limit applies to HTTP/2: after N
 streams nginx sends GOAWAY and the browser must open a new connection,
 repeating the TLS handshake, in the middle of loading a page. The default
 was 100 until 1.19.10 and is 1000 since, precisely because 100 caused
