@@ -153,6 +153,9 @@ func reportAH01Client(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	t := pass.Target
 	level := n.Parent
 	servers := serversUsing(pass, in, n)
+	if n.Ctx&parser.CtxHTTP != 0 && len(servers) == 0 && len(in.Servers()) > 0 {
+		return // every server sets its own: no effect
+	}
 	if n.Ctx&parser.CtxLocation != 0 {
 		servers = nil
 		srv := lint.Enclosing(n, "server")

@@ -80,7 +80,7 @@ func runAH02(pass *lint.Pass) error {
 				continue
 			}
 			key := [2]*parser.Node{to.node, ti.node}
-			if seen[key] {
+			if seen[key] || (lv.Name == "http" && !inherited(pass, in, key)) {
 				continue
 			}
 			dto, ok1 := msec(to.first())
@@ -150,4 +150,19 @@ func depth(n *parser.Node) int {
 		d++
 	}
 	return d
+}
+
+// inherited reports whether some server block uses the http-level pair key
+// of (keepalive_timeout, keepalive_time) directives, or there is no server
+// block to tell.
+func inherited(pass *lint.Pass, in *lint.Instance, key [2]*parser.Node) bool {
+	if len(in.Servers()) == 0 {
+		return true
+	}
+	for _, s := range in.Servers() {
+		if effective(pass, s.Node, "keepalive_timeout").node == key[0] && effective(pass, s.Node, "keepalive_time").node == key[1] {
+			return true
+		}
+	}
+	return false
 }

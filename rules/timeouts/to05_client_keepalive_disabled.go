@@ -111,6 +111,9 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 		servers = serversUsing(pass, in, n)
 	default:
 		servers = serversUsing(pass, in, n)
+		if len(servers) == 0 && len(in.Servers()) > 0 {
+			return // every server sets its own: no effect
+		}
 		scope = fmt.Sprintf("every server of this http block that does not set its own (%d server%s)", len(servers), plural(len(servers)))
 	}
 	why := map[string]string{
