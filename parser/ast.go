@@ -65,11 +65,6 @@ type Directive struct {
 	// resolved to, in nginx's order (globs sorted). Empty for a glob that
 	// matched nothing.
 	Include []*File
-
-	// malformed is set when the lexer reported an error inside the
-	// statement: nginx stops there, so the directive is never judged
-	// against the directive table.
-	malformed bool
 }
 
 // NameEnd returns the position just after the directive name.

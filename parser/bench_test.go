@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"unsafe"
 
 	gonginx "github.com/tufanbarisyildirim/gonginx/parser"
 )
@@ -132,7 +133,7 @@ func BenchmarkLexer(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for _, f := range cfg.Files {
-			lx := newLexer(f, string(f.Src), func(Pos, string) {})
+			lx := newLexer(f, unsafe.String(unsafe.SliceData(f.Src), len(f.Src)), func(Pos, string) {})
 			for lx.next() != termEOF {
 			}
 		}
@@ -150,7 +151,7 @@ func BenchmarkTree(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		l := &loader{cfg: cfg, maxNodes: maxNodes}
+		l := &loader{cfg: cfg, maxNodes: maxNodes, malformed: map[*Directive]bool{}}
 		if l.buildTree() == nil {
 			b.Fatal("no tree")
 		}

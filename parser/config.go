@@ -21,7 +21,13 @@ type Config struct {
 	Dump bool
 
 	tree *Node
+	// chains holds the include chain of each file's first use.
+	chains map[*File][]*Directive
 }
+
+// FileChain returns the include chain through which f was first reached,
+// outermost first; nil for the main file.
+func (c *Config) FileChain(f *File) []Link { return links(c.chains[f]) }
 
 // Tree returns the include-expanded tree: its root stands for the main
 // file's top level, and every use of an included file contributes its own

@@ -132,7 +132,7 @@ func TestLexerTooLong(t *testing.T) {
 func TestLuaBlockBody(t *testing.T) {
 	src := "content_by_lua_block {\n  ngx.say(\"}\") -- }\n  local s = [==[ } ]==] --[[ } ]]\n  if x then ngx.say('{') end\n}\nnext;\n"
 	f := &File{Name: "t.conf", Src: []byte(src)}
-	diags := parseFile(f)
+	diags := parseFile(f, &arena{}, map[*Directive]bool{})
 	if len(diags) != 0 {
 		t.Fatalf("diagnostics: %v", diags)
 	}

@@ -66,7 +66,7 @@ func Parse(name string, src []byte, opts Options) *Config {
 
 // parse is Parse with a bound on the expanded tree (maxNodes in production).
 func parse(name string, src []byte, opts Options, limit int) *Config {
-	l := &loader{opts: opts, files: make(map[string]*fileInfo), maxNodes: limit}
+	l := &loader{opts: opts, files: make(map[string]*fileInfo), maxNodes: limit, malformed: make(map[*Directive]bool)}
 	cfg := &Config{Name: name}
 	l.cfg = cfg
 
@@ -138,6 +138,9 @@ type loader struct {
 	diags   []pendingDiag
 	// maxNodes bounds the directives the tree may expand to.
 	maxNodes int
+	arena    arena
+	// malformed holds directives whose statement had a lexical error.
+	malformed map[*Directive]bool
 }
 
 // fileInfo is a file while loading.
@@ -211,7 +214,13 @@ func (l *loader) visit(fi *fileInfo, chain []*Directive) {
 	fi.onStack = true
 	fi.chain = chain
 	l.cfg.Files = append(l.cfg.Files, fi.file)
-	for _, d := range parseFile(fi.file) {
+	if len(chain) > 0 {
+		if l.cfg.chains == nil {
+			l.cfg.chains = make(map[*File][]*Directive)
+		}
+		l.cfg.chains[fi.file] = chain
+	}
+	for _, d := range parseFile(fi.file, &l.arena, l.malformed) {
 		l.reportOrdered(d.Diagnostic, fi.file, chain, d.order)
 	}
 	collectIncludes(fi.file.Directives, &fi.includes)

@@ -1,6 +1,9 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // maxDepth bounds block nesting. Real configurations stay below 20 levels;
 // deeper input is still read to its end (so braces stay balanced) but its
@@ -14,13 +17,42 @@ type fileParser struct {
 	file  *File
 	diags []fileDiag
 
-	depth      int
-	malformed  bool // the current statement had a lexical error
-	tooDeep    bool // the nesting error was reported
-	eofSeen    bool // "unexpected end of file" was reported
-	leadFrom   int  // first comment not yet considered as a Leading comment
-	directives []Directive
-	argSlab    []Arg
+	depth         int
+	stmtMalformed bool // the current statement had a lexical error
+	tooDeep       bool // the nesting error was reported
+	eofSeen       bool // "unexpected end of file" was reported
+	leadFrom      int  // first comment not yet considered as a Leading comment
+	arena         *arena
+	// malformed collects the directives whose statement had a lexical
+	// error: nginx stops there, so they are never judged against the
+	// directive table.
+	malformed map[*Directive]bool
+}
+
+// arena hands out Directives and Args from blocks shared by every file of
+// one load, so that loading makes few allocations and wastes little space.
+type arena struct {
+	dirs []Directive
+	args []Arg
+}
+
+func (a *arena) directive() *Directive {
+	if len(a.dirs) == cap(a.dirs) {
+		a.dirs = make([]Directive, 0, 256)
+	}
+	a.dirs = append(a.dirs, Directive{})
+	return &a.dirs[len(a.dirs)-1]
+}
+
+// argList returns a slice of n Args whose capacity is n, so appending to it
+// never overwrites a neighbour.
+func (a *arena) argList(n int) []Arg {
+	if len(a.args) < n {
+		a.args = make([]Arg, max(512, n))
+	}
+	list := a.args[:n:n]
+	a.args = a.args[n:]
+	return list
 }
 
 // fileDiag is a problem found in one file, without include chain. order is
@@ -31,29 +63,17 @@ type fileDiag struct {
 	order int
 }
 
-// parseFile parses f.Src into f.Directives and f.Comments and returns the
+// parseFile parses f.Src into f.Directives and f.Comments, allocating from
+// a and adding directives with lexical errors to malformed, and returns the
 // problems found.
-func parseFile(f *File) []fileDiag {
-	text := string(f.Src)
-	p := &fileParser{file: f}
+func parseFile(f *File, a *arena, malformed map[*Directive]bool) []fileDiag {
+	// Src is never modified (see File), so the words can share its bytes.
+	text := unsafe.String(unsafe.SliceData(f.Src), len(f.Src))
+	p := &fileParser{file: f, arena: a, malformed: malformed}
 	p.lx = newLexer(f, text, p.error)
-	// One Directive per ';' or '{' at most: a cheap upper bound that saves
-	// most allocations on large files.
-	p.directives = make([]Directive, 0, countDirectives(f.Src))
 	f.Directives = p.block(nil)
 	f.Comments = p.lx.comments
 	return p.diags
-}
-
-// countDirectives estimates the number of directives in src.
-func countDirectives(src []byte) int {
-	n := 0
-	for _, c := range src {
-		if c == ';' || c == '{' {
-			n++
-		}
-	}
-	return n
 }
 
 func (p *fileParser) error(pos Pos, msg string) {
@@ -86,7 +106,7 @@ func (p *fileParser) block(open *Directive) []*Directive {
 		errs := p.lx.errors
 		t := p.lx.next()
 		args := p.lx.args
-		p.malformed = p.lx.errors != errs
+		p.stmtMalformed = p.lx.errors != errs
 		switch t {
 		case termEOF:
 			if len(args) > 0 {
@@ -197,11 +217,7 @@ func after(p Pos) Pos { return Pos{Offset: p.Offset + 1, Line: p.Line, Col: p.Co
 
 // directive makes a Directive from the words of a statement ended at end.
 func (p *fileParser) directive(words []Arg, end Pos) *Directive {
-	if len(p.directives) == cap(p.directives) {
-		p.directives = make([]Directive, 0, 64)
-	}
-	p.directives = append(p.directives, Directive{})
-	d := &p.directives[len(p.directives)-1]
+	d := p.arena.directive()
 	name := words[0]
 	d.File = p.file
 	d.Name = name.Value
@@ -212,14 +228,12 @@ func (p *fileParser) directive(words []Arg, end Pos) *Directive {
 	}
 	d.Pos = name.Pos
 	d.End = end
-	d.malformed = p.malformed
+	if p.stmtMalformed {
+		p.malformed[d] = true
+	}
 	if n := len(words) - 1; n > 0 {
-		if len(p.argSlab) < n {
-			p.argSlab = make([]Arg, max(256, n))
-		}
-		d.Args = p.argSlab[:n:n]
+		d.Args = p.arena.argList(n)
 		copy(d.Args, words[1:])
-		p.argSlab = p.argSlab[n:]
 	}
 	p.leading(d)
 	return d

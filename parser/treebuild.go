@@ -25,6 +25,10 @@ type treeBuilder struct {
 	// checked records the (file, context) pairs already checked, so a file
 	// included many times from the same context is checked once.
 	checked map[fileUse]bool
+	// ptrs is a slab for Children slices; fileCounts memoizes
+	// fileChildren.
+	ptrs       []*Node
+	fileCounts map[*File]int
 }
 
 type fileUse struct {
@@ -34,12 +38,13 @@ type fileUse struct {
 
 func (l *loader) buildTree() *Node {
 	b := &treeBuilder{
-		l:       l,
-		root:    &treeRoot{cfg: l.cfg, upstreams: make(map[string]*Node)},
-		checked: make(map[fileUse]bool),
+		l:          l,
+		root:       &treeRoot{cfg: l.cfg, upstreams: make(map[string]*Node)},
+		checked:    make(map[fileUse]bool),
+		fileCounts: make(map[*File]int),
 	}
 	root := b.node(nil, nil, nil, 0)
-	root.Children = make([]*Node, 0, len(l.cfg.Main.Directives))
+	root.Children = b.children(l.cfg.Main.Directives)
 	b.expand(root, l.cfg.Main.Directives, CtxMain, nil, true)
 	indexChildren(root)
 	return root
@@ -64,6 +69,46 @@ func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx C
 	}
 	b.slab = append(b.slab, Node{Directive: d, Parent: parent, Chain: chain, Ctx: ctx, root: b.root})
 	return &b.slab[len(b.slab)-1]
+}
+
+// children returns an empty slice with room for the Nodes dirs expand to,
+// so that appending never reallocates.
+func (b *treeBuilder) children(dirs []*Directive) []*Node {
+	n := min(b.expandedLen(dirs), b.l.maxNodes)
+	if n == 0 {
+		return nil
+	}
+	if len(b.ptrs) < n {
+		b.ptrs = make([]*Node, max(4096, n))
+	}
+	c := b.ptrs[:0:n]
+	b.ptrs = b.ptrs[n:]
+	return c
+}
+
+// expandedLen returns how many Nodes dirs expand to at their level: an include
+// stands for the top-level directives of its files.
+func (b *treeBuilder) expandedLen(dirs []*Directive) int {
+	n := 0
+	for _, d := range dirs {
+		if d.Name != "include" || d.Block != nil {
+			n++
+			continue
+		}
+		for _, f := range d.Include {
+			c, ok := b.fileCounts[f]
+			if !ok {
+				b.fileCounts[f] = 0 // include cycles are cut while loading; be safe anyway
+				c = b.expandedLen(f.Directives)
+				b.fileCounts[f] = c
+			}
+			n += c
+			if n > b.l.maxNodes {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 // expand adds the Nodes of dirs, which appear in ctx, under parent.
@@ -103,7 +148,7 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 		}
 		b.checkUnique(n)
 		if d.Block != nil && !d.Block.Opaque {
-			n.Children = make([]*Node, 0, len(d.Block.Directives))
+			n.Children = b.children(d.Block.Directives)
 			b.expand(n, d.Block.Directives, bodyContext(d, ctx), chain, check)
 			indexChildren(n)
 		}
@@ -118,7 +163,7 @@ func (b *treeBuilder) error(d *Directive, pos Pos, msg string, chain []*Directiv
 // allowed context, ";" or "{" as the directive needs, argument count.
 // Bodies of map, geo, types, split_clients and charset_map are data.
 func (b *treeBuilder) check(d *Directive, ctx Context, chain []*Directive) {
-	if d.malformed {
+	if b.l.malformed[d] {
 		return
 	}
 	if ctx == CtxOpaque {
