@@ -76,7 +76,7 @@ func findNginx() {
 	out, err := exec.Command(bin, "-v").CombinedOutput()
 	v := nginxVersionRE.FindStringSubmatch(string(out))
 	if err != nil || v == nil {
-		nginxWhy = fmt.Sprintf("%s -v: %v %s", bin, err, strings.TrimSpace(string(out)))
+		nginxWhy = strings.TrimSpace(fmt.Sprintf("%s -v: %v %s", bin, err, strings.TrimSpace(string(out))))
 		return
 	}
 	// The expectations were recorded with 1.22.1 (Debian's nginx-light).
