@@ -161,3 +161,14 @@ func TestPipelining(t *testing.T) {
 	}
 	expectConn(t, r, "close")
 }
+
+// TestPartialPipelinedRequest: a response is never held back while the
+// server waits for the rest of a pipelined request.
+func TestPartialPipelinedRequest(t *testing.T) {
+	s := start(t, discardServer(""))
+	cl := dial(t, s.addr)
+	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTT")
+	expectStatus(t, cl.read(false), 200)
+	cl.send("P/1.1\r\nHost: a\r\n\r\n")
+	expectStatus(t, cl.read(false), 200)
+}

@@ -132,6 +132,13 @@ func (c *conn) serve() {
 // deadline arms the socket's read deadline and checks for a pending close
 // request after doing so, so that a concurrent wake-up is never lost.
 func (c *conn) read(p []byte, deadline time.Time) (int, error) {
+	if len(c.wbuf) > 0 {
+		// Never wait for the client with a response still buffered
+		// (a partly pipelined request must see the previous answer).
+		if err := c.flush(c.sendTimeout()); err != nil {
+			return 0, err
+		}
+	}
 	if !deadline.Equal(c.rdl) {
 		c.nc.SetReadDeadline(deadline)
 		c.rdl = deadline
@@ -899,6 +906,9 @@ func (c *conn) unreadInKernel() bool {
 }
 
 func (c *conn) sendTimeout() time.Duration {
+	if c.req.loc != nil {
+		return c.req.loc.sendTimeout
+	}
 	if c.kaLoc != nil {
 		return c.kaLoc.sendTimeout
 	}

@@ -139,3 +139,26 @@ func TestServerTokensAndPadding(t *testing.T) {
 		t.Errorf("padding: %d %q", len(r.body), r.body)
 	}
 }
+
+func TestClientClosed(t *testing.T) {
+	seen := make(chan bool, 2)
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) int {
+		before := r.ClientClosed()
+		deadline := time.Now().Add(time.Second)
+		for !r.ClientClosed() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		seen <- before
+		seen <- r.ClientClosed()
+		return StatusClientClosed
+	})
+	s := startWith(t, instHCL("", server(loc("prefix", "/", ""))), map[string]Handler{"/": h})
+	cl := dial(t, s.addr)
+	cl.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	cl.c.Close()
+	if before, after := <-seen, <-seen; before || !after {
+		t.Errorf("ClientClosed before %v after %v", before, after)
+	}
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonPeerClosed) == 1 })
+}

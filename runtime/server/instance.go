@@ -1,13 +1,3 @@
-// Package server runs an instance of the runtime model as an HTTP/1.x
-// server that opens, keeps and closes client connections exactly when nginx
-// would, and says why each one closed.
-//
-// An Instance is one nginx configuration: N workers (goroutine groups with
-// their own accept loops on shared listening sockets and their own
-// worker_connections accounting), each connection served by one goroutine
-// running nginx's request cycle (conn.serve). Every close and every
-// "Connection: close" header carries a Reason, logged with log/slog and
-// counted per listening address.
 package server
 
 import (

@@ -403,3 +403,27 @@ func (c *conn) discardError(err error) (Reason, bool) {
 	}
 	return ReasonPeerClosed, false
 }
+
+// ClientClosed reports whether the client has closed or reset the
+// connection, without reading from it (nginx ngx_http_test_reading). A
+// proxy polls it while waiting for an upstream to answer with 499 when
+// proxy_ignore_client_abort is off.
+func (r *Request) ClientClosed() bool {
+	c := r.c
+	if c.eof {
+		return true
+	}
+	if c.tcp == nil || len(c.avail()) > 0 {
+		return false
+	}
+	rc, err := c.tcp.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Control(func(fd uintptr) { closed = peekClosed(int(fd)) })
+	if closed {
+		c.eof = true
+	}
+	return closed
+}
