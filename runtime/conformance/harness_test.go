@@ -3,6 +3,8 @@ package conformance
 import (
 	"bufio"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -188,3 +190,39 @@ func TestParseErrors(t *testing.T) {
 }
 
 func msDur(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+func TestRewriteRoundTrip(t *testing.T) {
+	sc, err := Parse("harness.txtar", []byte(harnessScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := []Obs{{Step: 2, Text: "c1 first"}, {Step: 2, Text: "c1 second"}, {Step: 5, Text: "c1 end: RST ~1s"}}
+	sc2, err := Parse("harness.txtar", Rewrite(sc, obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Equal(sc2.Want, obs) {
+		t.Errorf("after Rewrite the expectations are %v, want %v", sc2.Want, obs)
+	}
+	if len(sc2.Steps) != len(sc.Steps) || sc2.Comment != sc.Comment || sc2.Instances[0].Text != sc.Instances[0].Text {
+		t.Errorf("Rewrite changed more than the observations")
+	}
+}
+
+func TestLoadKnownDifferences(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.md")
+	os.WriteFile(good, []byte("# Known\n\n    - `example`: not an entry (indented)\n- `a-b`: the runtime rounds lingering_time up\n"), 0o644)
+	got, err := LoadKnownDifferences(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["a-b"] != "the runtime rounds lingering_time up" {
+		t.Errorf("got %v", got)
+	}
+	bad := filepath.Join(dir, "bad.md")
+	os.WriteFile(bad, []byte("intro\n- `a-b`:\n"), 0o644)
+	if _, err := LoadKnownDifferences(bad); err == nil || !strings.Contains(err.Error(), "bad.md:2") {
+		t.Errorf("an entry without a reason: error %v, want one at bad.md:2", err)
+	}
+}

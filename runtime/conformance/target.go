@@ -90,12 +90,11 @@ func (p *processInstance) Stop() error {
 		select {
 		case <-p.done:
 		case <-time.After(3 * time.Second):
+			// The process group we created: the master and its workers.
 			syscall.Kill(-pid, syscall.SIGKILL)
 			<-p.done
 		}
 	}
-	// Workers left behind by a master that died get the group kill too.
-	syscall.Kill(-pid, syscall.SIGKILL)
 	return nil
 }
 
