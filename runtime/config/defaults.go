@@ -1,5 +1,7 @@
 package config
 
+import "maps"
+
 // BuiltinTypes is nginx's MIME table when no types block is configured.
 var BuiltinTypes = map[string]string{
 	"html": "text/html",
@@ -34,7 +36,7 @@ func Defaults(version Version) *Location {
 		ServerNameInRedirect:    ptr(false),
 		PortInRedirect:          ptr(true),
 		DefaultType:             "text/plain",
-		Types:                   BuiltinTypes,
+		Types:                   maps.Clone(BuiltinTypes),
 		ETag:                    ptr(true),
 		Root:                    "html",
 		Index:                   []string{"index.html"},

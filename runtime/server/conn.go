@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +85,7 @@ type conn struct {
 	failed      bool // nginx c->error
 	writeFailed bool
 	lingered    bool
+	isClosed    bool
 	end         End
 }
 
@@ -102,6 +105,13 @@ func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 // in finalizeConnection whether to go round again.
 func (c *conn) serve() {
 	defer c.stop()
+	defer func() {
+		if p := recover(); p != nil {
+			// A handler bug takes down its connection, not the process.
+			c.w.inst.log.Error("handler panic", "conn", c.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			c.close(ReasonInternalError)
+		}
+	}()
 	for {
 		r, reason := c.readRequest()
 		if r == nil {
@@ -881,6 +891,10 @@ func (c *conn) resetIfConfigured(lc *locConf) {
 
 // close closes the socket and reports the close.
 func (c *conn) close(reason Reason) {
+	if c.isClosed {
+		return
+	}
+	c.isClosed = true
 	if c.end != EndRST && c.unreadInKernel() {
 		c.end = EndRST // the kernel resets a socket closed with unread data
 	}

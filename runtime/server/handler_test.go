@@ -162,3 +162,15 @@ func TestClientClosed(t *testing.T) {
 	}
 	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonPeerClosed) == 1 })
 }
+
+func TestHandlerPanic(t *testing.T) {
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) int { panic("boom") })
+	s := startWith(t, instHCL("", server(loc("prefix", "/", ""))), map[string]Handler{"/": h})
+	cl := dial(t, s.addr)
+	cl.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	cl.expectEnd("fin", 0, 300*time.Millisecond)
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonInternalError) == 1 })
+	if !strings.Contains(s.logs.String(), "handler panic") {
+		t.Error("panic not logged")
+	}
+}
