@@ -14,6 +14,7 @@ var valueChecks = map[string]struct {
 	check valueCheck
 }{
 	"listen": {CtxServer, checkListen},
+	"server": {CtxUpstream, checkUpstreamServer},
 }
 
 // listenParams are the parameters of the http "listen" directive
@@ -29,15 +30,16 @@ var listenParams = []string{
 // parameter").
 func checkListen(d *Directive) string {
 	for _, a := range d.Args[1:] {
-		if !knownListenParam(a.Value) {
+		if !knownParam(listenParams, a.Value) {
 			return `invalid parameter "` + a.Value + `"`
 		}
 	}
 	return ""
 }
 
-func knownListenParam(v string) bool {
-	for _, p := range listenParams {
+// knownParam reports whether v is one of params ("name" or "name=value").
+func knownParam(params []string, v string) bool {
+	for _, p := range params {
 		if name, ok := strings.CutSuffix(p, "="); ok {
 			if strings.HasPrefix(v, name+"=") {
 				return true
@@ -47,4 +49,23 @@ func knownListenParam(v string) bool {
 		}
 	}
 	return false
+}
+
+// upstreamServerParams are the parameters of the upstream "server"
+// directive (ngx_http_upstream_server) in nginx 1.31; a trailing "=" means
+// the parameter takes a value.
+var upstreamServerParams = []string{
+	"weight=", "max_conns=", "max_fails=", "fail_timeout=", "backup", "down", "drain", "route=",
+	"resolve", "service=",
+}
+
+// checkUpstreamServer reports an unknown parameter of an upstream server,
+// typically the next directive swallowed by a missing ";".
+func checkUpstreamServer(d *Directive) string {
+	for _, a := range d.Args[1:] {
+		if !knownParam(upstreamServerParams, a.Value) {
+			return `invalid parameter "` + a.Value + `"`
+		}
+	}
+	return ""
 }

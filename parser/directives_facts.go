@@ -9,6 +9,7 @@ type fact struct {
 	merge    MergeKind
 	setMerge bool
 	defaults []VersionedDefault
+	params   []ParamFact
 }
 
 // def is a scalar default that holds since the directive exists.
@@ -61,6 +62,10 @@ var (
 func directiveFacts() map[string]fact {
 	timeout60 := def("60s")
 	nextUpstream := def("error", "timeout")
+	nextUpstreamParams := []ParamFact{
+		{Value: "non_idempotent", Index: -1, Since: Version{1, 9, 13}, Note: "retry non-idempotent requests"},
+		{Value: "http_429", Index: -1, Since: Version{1, 11, 13}, Note: "retry on 429"},
+	}
 	return map[string]fact{
 		// http core: client connections.
 		"keepalive_timeout":            {defaults: def("75s")},
@@ -110,7 +115,7 @@ func directiveFacts() map[string]fact {
 			VersionedDefault{Values: [][]string{{"Host", "$proxy_host"}, {"Connection", "close"}}},
 			VersionedDefault{Since: V1_29_7, Values: [][]string{{"Host", "$proxy_host"}}},
 		)},
-		"proxy_next_upstream":         {defaults: nextUpstream},
+		"proxy_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"proxy_next_upstream_tries":   {defaults: def("0")},
 		"proxy_next_upstream_timeout": {defaults: def("0")},
 		"proxy_connect_timeout":       {defaults: timeout60},
@@ -133,7 +138,7 @@ func directiveFacts() map[string]fact {
 		"proxy_max_temp_file_size":    {defaults: def("1024m")},
 
 		"fastcgi_keep_conn":             {defaults: def("off")},
-		"fastcgi_next_upstream":         {defaults: nextUpstream},
+		"fastcgi_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"fastcgi_next_upstream_tries":   {defaults: def("0")},
 		"fastcgi_next_upstream_timeout": {defaults: def("0")},
 		"fastcgi_connect_timeout":       {defaults: timeout60},
@@ -143,7 +148,7 @@ func directiveFacts() map[string]fact {
 		"fastcgi_request_buffering":     {defaults: def("on")},
 		"fastcgi_buffering":             {defaults: def("on")},
 
-		"grpc_next_upstream":         {defaults: nextUpstream},
+		"grpc_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"grpc_next_upstream_tries":   {defaults: def("0")},
 		"grpc_next_upstream_timeout": {defaults: def("0")},
 		"grpc_connect_timeout":       {defaults: timeout60},
@@ -151,7 +156,7 @@ func directiveFacts() map[string]fact {
 		"grpc_send_timeout":          {defaults: timeout60},
 		"grpc_socket_keepalive":      {defaults: def("off")},
 
-		"uwsgi_next_upstream":         {defaults: nextUpstream},
+		"uwsgi_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"uwsgi_next_upstream_tries":   {defaults: def("0")},
 		"uwsgi_next_upstream_timeout": {defaults: def("0")},
 		"uwsgi_connect_timeout":       {defaults: timeout60},
@@ -161,7 +166,7 @@ func directiveFacts() map[string]fact {
 		"uwsgi_request_buffering":     {defaults: def("on")},
 		"uwsgi_buffering":             {defaults: def("on")},
 
-		"scgi_next_upstream":         {defaults: nextUpstream},
+		"scgi_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"scgi_next_upstream_tries":   {defaults: def("0")},
 		"scgi_next_upstream_timeout": {defaults: def("0")},
 		"scgi_connect_timeout":       {defaults: timeout60},
@@ -171,7 +176,7 @@ func directiveFacts() map[string]fact {
 		"scgi_request_buffering":     {defaults: def("on")},
 		"scgi_buffering":             {defaults: def("on")},
 
-		"memcached_next_upstream":         {defaults: nextUpstream},
+		"memcached_next_upstream":         {defaults: nextUpstream, params: nextUpstreamParams},
 		"memcached_next_upstream_tries":   {defaults: def("0")},
 		"memcached_next_upstream_timeout": {defaults: def("0")},
 		"memcached_connect_timeout":       {defaults: timeout60},
@@ -180,7 +185,19 @@ func directiveFacts() map[string]fact {
 
 		// upstream{} block: only explicit upstream blocks have these; the
 		// implicit "keepalive 32 local" of 1.29.7 applies to them too.
-		"upstream keepalive":          {defaults: defaults(from(V1_29_7, "32", "local"))},
+		"upstream keepalive": {
+			defaults: defaults(from(V1_29_7, "32", "local")),
+			params: []ParamFact{
+				{Value: "local", Index: -1, Since: V1_29_7, Note: "a cache per location"},
+				{Value: "0", Index: 0, Since: V1_29_7, Note: "0 turns the cache off (an error before)"},
+			},
+		},
+		"upstream server": {params: []ParamFact{
+			{Value: "resolve", Index: -1, Since: Version{1, 27, 3}, Note: "re-resolvable server"},
+			{Value: "service=", Index: -1, Since: Version{1, 27, 3}, Note: "SRV record lookup"},
+			{Value: "drain", Index: -1, Since: Version{1, 29, 6}, Note: "draining peer"},
+			{Value: "route=", Index: -1, Since: Version{1, 29, 6}, Note: "sticky route"},
+		}},
 		"upstream keepalive_timeout":  {defaults: def("60s")},
 		"upstream keepalive_requests": {defaults: defaults(from(Version{}, "100"), from(V1_19_10, "1000"))},
 		"upstream keepalive_time":     {defaults: def("1h")},
@@ -207,4 +224,5 @@ func applyFacts(s *Spec, facts map[string]fact) {
 		s.Merge = f.merge
 	}
 	s.Defaults = f.defaults
+	s.Params = f.params
 }

@@ -203,3 +203,6 @@ func corpusAccepted(t *testing.T, main string) bool {
 	}
 	return strings.HasPrefix(string(data), "# nginx-t: ok")
 }
+
+// gonginxNames returns gonginx's directive name list.
+func gonginxNames() map[string]string { return gonginx.ValidDirectives }

@@ -1,6 +1,9 @@
 package parser
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // Arity is the set of argument counts a directive accepts, as nginx encodes
 // it in ngx_command_t.type (NGX_CONF_NOARGS, NGX_CONF_TAKE1, ...,
@@ -157,10 +160,52 @@ type Spec struct {
 	// Defaults, oldest first; the one that applies to a version is the last
 	// whose Since is not after it.
 	Defaults []VersionedDefault
+	// Params are version facts about argument values ("keepalive 16
+	// local" needs 1.29.7).
+	Params []ParamFact
 	// Loose is true for names known only as names (third-party, commercial
 	// or OpenResty directives listed by gonginx): contexts and argument
 	// counts are not checked.
 	Loose bool
+}
+
+// ParamFact is a version fact about one argument value of a directive.
+type ParamFact struct {
+	// Value is the argument; a trailing "=" matches any "name=..." argument.
+	Value string
+	// Index is the argument position it applies to (0 is the first
+	// argument), or -1 for any position.
+	Index int
+	Since Version
+	// Note says what the value means, for messages.
+	Note string
+}
+
+func (p ParamFact) matches(i int, arg string) bool {
+	if p.Index >= 0 && p.Index != i {
+		return false
+	}
+	if name, ok := strings.CutSuffix(p.Value, "="); ok {
+		return strings.HasPrefix(arg, name+"=")
+	}
+	return arg == p.Value
+}
+
+// ParamsSince returns the newest version any of args needs according to
+// s.Params, with the fact that demands it; the zero Version when none
+// does.
+func (s *Spec) ParamsSince(args []string) (Version, *ParamFact) {
+	var need Version
+	var which *ParamFact
+	for i, a := range args {
+		for k := range s.Params {
+			p := &s.Params[k]
+			if p.matches(i, a) && p.Since.Compare(need) > 0 {
+				need, which = p.Since, p
+			}
+		}
+	}
+	return need, which
 }
 
 // Default returns the default argument lists for version v, or nil when the
