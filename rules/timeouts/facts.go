@@ -528,15 +528,17 @@ func ambiguous(l *lint.Link) int {
 	return 0
 }
 
-// linkIndex returns the links of in's upstreams, by upstream (built once
-// per rule run instead of scanning every link per upstream).
+// linkIndex returns the links of in's upstreams that reach something known
+// (a backend instance of the run or a declared tier), by upstream. It is
+// built once per rule run instead of scanning every link per upstream; a
+// server address without an entry reaches nothing known.
 func linkIndex(pass *lint.Pass, in *lint.Instance) map[*lint.Upstream][]*lint.Link {
 	m := map[*lint.Upstream][]*lint.Link{}
 	if pass.Topology == nil {
 		return m
 	}
 	for _, l := range pass.Topology.LinksFrom(in) {
-		if l.Upstream != nil {
+		if l.Upstream != nil && (l.To != nil || l.Tier != nil) {
 			m[l.Upstream] = append(m[l.Upstream], l)
 		}
 	}
