@@ -38,14 +38,14 @@ var (
 	stHeader  = lipgloss.NewStyle().Bold(true)
 )
 
-func sevStyle(s Severity) lipgloss.Style {
+func sevStyle(s Severity) *lipgloss.Style {
 	switch s {
 	case SeverityError:
-		return stError
+		return &stError
 	case SeverityWarning:
-		return stWarning
+		return &stWarning
 	}
-	return stInfo
+	return &stInfo
 }
 
 // WriteText writes the report for people: a header naming the target
@@ -59,21 +59,52 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 	if o.Command == "" {
 		o.Command = "ngxkeep lint"
 	}
-	cw := &colorprofile.Writer{Forward: w, Profile: o.Profile}
 	var b bytes.Buffer
-	t := &textWriter{b: &b, r: r, o: o}
+	t := &textWriter{b: &b, r: r, o: o, plain: o.Profile <= colorprofile.NoTTY}
 	t.header()
 	t.errors()
 	t.findings()
 	t.summary()
+	if t.plain {
+		_, err := w.Write(b.Bytes())
+		return err
+	}
+	cw := &colorprofile.Writer{Forward: w, Profile: o.Profile}
 	_, err := cw.Write(b.Bytes())
 	return err
 }
 
 type textWriter struct {
-	b *bytes.Buffer
-	r *Result
-	o TextOptions
+	b     *bytes.Buffer
+	r     *Result
+	o     TextOptions
+	plain bool // no styling at all (NoTTY): skip rendering
+	cache map[styled]string
+}
+
+type styled struct {
+	style *lipgloss.Style
+	s     string
+}
+
+// st renders s in style unless the output is plain. Renderings repeat
+// (labels, gutters, carets), so they are cached.
+func (t *textWriter) st(style *lipgloss.Style, s string) string {
+	if t.plain {
+		return s
+	}
+	k := styled{style, s}
+	if r, ok := t.cache[k]; ok {
+		return r
+	}
+	r := style.Render(s)
+	if t.cache == nil {
+		t.cache = map[styled]string{}
+	}
+	if len(s) < 64 {
+		t.cache[k] = r
+	}
+	return r
 }
 
 func (t *textWriter) p(format string, args ...any) { fmt.Fprintf(t.b, format, args...) }
@@ -85,8 +116,8 @@ func (t *textWriter) header() {
 	if n != 1 {
 		word = "configs"
 	}
-	t.p("%s %s\n", stHeader.Render("ngxkeep lint · target nginx "+t.r.Target.String()),
-		stFaint.Render(fmt.Sprintf("· %d %s: %s", n, word, cfgs)))
+	t.p("%s %s\n", t.st(&stHeader, "ngxkeep lint · target nginx "+t.r.Target.String()),
+		t.st(&stFaint, fmt.Sprintf("· %d %s: %s", n, word, cfgs)))
 	for _, d := range t.r.Others {
 		more := "finding"
 		if d.Count != 1 {
@@ -96,7 +127,7 @@ func (t *textWriter) header() {
 		if d.Version.Compare(t.r.Target) > 0 {
 			dir = "newer"
 		}
-		t.p("%s\n", stFaint.Render(fmt.Sprintf("%d more %s with --nginx-version %s (%s nginx; rules %s): run %s --nginx-version %s",
+		t.p("%s\n", t.st(&stFaint, fmt.Sprintf("%d more %s with --nginx-version %s (%s nginx; rules %s): run %s --nginx-version %s",
 			d.Count, more, d.Version, dir, strings.Join(d.Rules, ", "), t.o.Command, d.Version)))
 	}
 	t.p("\n")
@@ -112,7 +143,7 @@ func (t *textWriter) errors() {
 		if sev == SeverityWarning {
 			label = "config warning"
 		}
-		t.p("%s %s %s\n", sevStyle(sev).Render(label), stRule.Render(fmt.Sprintf("%s:%d:%d:", e.File, e.Pos.Line, e.Pos.Col)), e.Message)
+		t.p("%s %s %s\n", t.st(sevStyle(sev), label), t.st(&stRule, fmt.Sprintf("%s:%d:%d:", e.File, e.Pos.Line, e.Pos.Col)), e.Message)
 		t.excerpt(e.File, e.Pos, e.End, sev)
 		t.chain(e.Chain)
 		t.p("\n")
@@ -124,23 +155,23 @@ func (t *textWriter) findings() {
 	for _, f := range t.r.Findings {
 		if f.File != file {
 			file = f.File
-			t.p("%s\n", stFile.Render(file))
+			t.p("%s\n", t.st(&stFile, file))
 		}
 		t.p("  %s %s %s %s\n",
-			stFaint.Render(fmt.Sprintf("%d:%d", f.Pos.Line, f.Pos.Col)),
-			sevStyle(f.Severity).Render(f.Severity.String()),
-			stRule.Render(f.Rule),
-			stFaint.Render(f.Name))
+			t.st(&stFaint, fmt.Sprintf("%d:%d", f.Pos.Line, f.Pos.Col)),
+			t.st(sevStyle(f.Severity), f.Severity.String()),
+			t.st(&stRule, f.Rule),
+			t.st(&stFaint, f.Name))
 		for _, line := range wrap(f.Message, t.o.Width-4) {
 			t.p("    %s\n", line)
 		}
 		t.excerpt(f.File, f.Pos, f.End, f.Severity)
 		t.chain(f.Chain)
 		for _, rel := range f.Related {
-			t.p("    %s %s %s\n", stFaint.Render("related"), fmt.Sprintf("%s:%d:%d:", rel.File, rel.Pos.Line, rel.Pos.Col), rel.Message)
+			t.p("    %s %s %s\n", t.st(&stFaint, "related"), fmt.Sprintf("%s:%d:%d:", rel.File, rel.Pos.Line, rel.Pos.Col), rel.Message)
 		}
 		if f.Fix != nil {
-			t.p("    %s\n", stFix.Render("fix: "+f.Fix.Message+" (--diff shows it, --fix applies it)"))
+			t.p("    %s\n", t.st(&stFix, "fix: "+f.Fix.Message+" (--diff shows it, --fix applies it)"))
 		}
 		t.p("\n")
 	}
@@ -154,7 +185,7 @@ func (t *textWriter) chain(c []parser.Link) {
 	for i, l := range c {
 		parts[i] = fmt.Sprintf("%s:%d", l.File, l.Line)
 	}
-	t.p("    %s %s\n", stFaint.Render("included from"), strings.Join(parts, " → "))
+	t.p("    %s %s\n", t.st(&stFaint, "included from"), strings.Join(parts, " → "))
 }
 
 // excerpt prints the source line of pos with a caret line under [pos,end)
@@ -183,9 +214,9 @@ func (t *textWriter) excerpt(file string, pos, end parser.Pos, sev Severity) {
 	}
 	num := fmt.Sprintf("%d", pos.Line)
 	gutter := strings.Repeat(" ", len(num))
-	t.p("    %s %s %s\n", stFaint.Render(num), stFaint.Render("│"), expanded)
-	t.p("    %s %s %s%s\n", gutter, stFaint.Render("│"), strings.Repeat(" ", prefixW),
-		sevStyle(sev).Render(strings.Repeat("^", width)))
+	t.p("    %s %s %s\n", t.st(&stFaint, num), t.st(&stFaint, "│"), expanded)
+	t.p("    %s %s %s%s\n", gutter, t.st(&stFaint, "│"), strings.Repeat(" ", prefixW),
+		t.st(sevStyle(sev), strings.Repeat("^", width)))
 }
 
 // expandTabs expands tabs to 4-column stops and returns the line and the
@@ -204,7 +235,11 @@ func expandTabs(line string, n int) (string, int) {
 			continue
 		}
 		b.WriteRune(r)
-		w += lipgloss.Width(string(r))
+		if r < 0x80 {
+			w++
+		} else {
+			w += lipgloss.Width(string(r))
+		}
 	}
 	if n >= len(line) {
 		wn = w
@@ -225,18 +260,31 @@ func wrap(s string, width int) []string {
 			out = append(out, "")
 			continue
 		}
-		cur := words[0]
+		cur, curW := words[0], cellWidth(words[0])
 		for _, w := range words[1:] {
-			if lipgloss.Width(cur)+1+lipgloss.Width(w) > width {
+			ww := cellWidth(w)
+			if curW+1+ww > width {
 				out = append(out, cur)
-				cur = w
+				cur, curW = w, ww
 				continue
 			}
 			cur += " " + w
+			curW += 1 + ww
 		}
 		out = append(out, cur)
 	}
 	return out
+}
+
+// cellWidth is the display width of s: its length for ASCII, else what
+// Lip Gloss measures (wide and combined characters).
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return lipgloss.Width(s)
+		}
+	}
+	return len(s)
 }
 
 func (t *textWriter) summary() {
@@ -251,7 +299,7 @@ func (t *textWriter) summary() {
 			if n != 1 {
 				word += "s"
 			}
-			parts = append(parts, sevStyle(s).Render(fmt.Sprintf("%d %s", n, word)))
+			parts = append(parts, t.st(sevStyle(s), fmt.Sprintf("%d %s", n, word)))
 		}
 	}
 	n := len(t.r.Findings)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 
 	"github.com/charmbracelet/colorprofile"
@@ -91,6 +92,11 @@ options, external tiers (load balancers, app servers) and a baseline.`,
 
 func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	// A lint run allocates a few tens of MB and exits: collect garbage
+	// less often (a third less CPU on large trees) unless the user chose.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	switch f.format {
 	case "text", "json", "sarif", "github", "checkstyle":
 	default:
