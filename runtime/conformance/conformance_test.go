@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	}
 	findNginx()
 	findNgxkeep(tmp)
+	if err := RaisePriority(-10); err != nil && *flagVerbose {
+		fmt.Printf("conformance: running at normal priority (%v)\n", err)
+	}
 	code := m.Run()
 	os.RemoveAll(tmp)
 	for _, s := range summary {

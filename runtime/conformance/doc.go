@@ -127,6 +127,10 @@
 // backend", "reset by backend", "idle-closed by backend", or is "open"; a
 // tap reports "client FIN"/"server FIN" for the side that closed first.
 //
+// TestMain raises the priority of the test process (nice -10, inherited by
+// the nginx and ngxkeep processes it starts) when it may, so that CPU-heavy
+// neighbours do not delay what the transcripts time.
+//
 // Scenarios must be robust by construction: 1s timeouts, time classes far
 // from the boundaries, a read of each response before the next step that
 // depends on it, await for backend-side events, and no retries.
