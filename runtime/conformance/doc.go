@@ -131,6 +131,12 @@
 // the nginx and ngxkeep processes it starts) when it may, so that CPU-heavy
 // neighbours do not delay what the transcripts time.
 //
+// To add a scenario: write the configs and the script without "> " lines,
+// run with -conformance.update -run 'TestConformance/NAME' (nginx records
+// the observations into the file), then check every recorded line against
+// the spec (shared/docs/nginx-keepalive-semantics.md) before committing:
+// the recorded lines are the executable spec the runtime is held to.
+//
 // Scenarios must be robust by construction: 1s timeouts, time classes far
 // from the boundaries, a read of each response before the next step that
 // depends on it, await for backend-side events, and no retries.
