@@ -126,6 +126,10 @@ func compile(inst *config.Instance, opts *Options) (*instanceConf, error) {
 		return nil, fmt.Errorf("invalid configuration: %s", diags.Error())
 	}
 	v, _ := config.ParseVersion(inst.Version)
+	opts, err := instanceOptions(inst, opts)
+	if err != nil {
+		return nil, err
+	}
 	ic := &instanceConf{
 		src:         inst,
 		version:     v,

@@ -55,6 +55,53 @@ func RegisterHandler(f HandlerFactory) {
 	factories = append(factories, f)
 }
 
+// InstanceHandlerFactory is called once for every configuration the
+// server compiles (New and each Reload), before its locations. The
+// HandlerFactory it returns (nil: none) is asked for that configuration's
+// locations after Options.Handler and before the package factories. A
+// content handler that shares state among the locations of one
+// configuration uses it: the proxy compiles the instance's upstream blocks
+// once.
+type InstanceHandlerFactory func(inst *config.Instance, opts *Options) (HandlerFactory, error)
+
+var instanceFactories []InstanceHandlerFactory
+
+// RegisterInstanceHandler adds an instance handler factory; files of this
+// package call it from init.
+func RegisterInstanceHandler(f InstanceHandlerFactory) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	instanceFactories = append(instanceFactories, f)
+}
+
+// instanceOptions returns the options for compiling inst: opts with the
+// factories of the instance handler factories chained after opts.Handler.
+func instanceOptions(inst *config.Instance, opts *Options) (*Options, error) {
+	factoriesMu.Lock()
+	ifs := instanceFactories
+	factoriesMu.Unlock()
+	o := *opts
+	for _, f := range ifs {
+		hf, err := f(inst, opts)
+		if err != nil {
+			return nil, err
+		}
+		if hf == nil {
+			continue
+		}
+		prev := o.Handler
+		o.Handler = func(loc *config.Location, opts *Options) (Handler, error) {
+			if prev != nil {
+				if h, err := prev(loc, opts); err != nil || h != nil {
+					return h, err
+				}
+			}
+			return hf(loc, opts)
+		}
+	}
+	return &o, nil
+}
+
 // handlerFor picks a location's content handler: a registered factory
 // that claims it, else the static file handler (nginx's default).
 func handlerFor(loc *config.Location, opts *Options) (Handler, error) {
