@@ -34,6 +34,8 @@ type Worker struct {
 	exiting atomic.Bool
 	exitWhy atomic.Uint32
 
+	exitFns []func() // OnExit functions, guarded by mu
+
 	lns     []*net.TCPListener
 	wg      sync.WaitGroup
 	done    chan struct{}
@@ -60,6 +62,22 @@ func (w *Worker) Local(key any, init func() any) any {
 	v := init()
 	w.locals[key] = v
 	return v
+}
+
+// OnExit registers f to run once when the worker starts exiting (graceful
+// shutdown or reload), right after its idle client connections were told
+// to close; if the worker is already exiting, f runs at once. Handlers
+// drop per-worker state there, e.g. idle upstream keep-alive connections,
+// which nginx closes at that moment too (ngx_close_idle_connections).
+func (w *Worker) OnExit(f func()) {
+	w.mu.Lock()
+	if !w.exiting.Load() {
+		w.exitFns = append(w.exitFns, f)
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	f()
 }
 
 // AcquireConn takes a connection slot for an outgoing (upstream)
@@ -304,7 +322,12 @@ func (w *Worker) shutdown(reason Reason) {
 			c.requestClose(reason)
 		}
 	}
+	fns := w.exitFns
+	w.exitFns = nil
 	w.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
 	if t := w.ic.shutdownTimeout; t > 0 {
 		timer := time.AfterFunc(t, func() { w.forceClose(ReasonShutdownTimeout) })
 		go func() {
