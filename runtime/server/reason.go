@@ -41,6 +41,7 @@ const (
 	ReasonShutdownTimeout    // worker_shutdown_timeout expired
 	ReasonWriteError         // writing to the client failed
 	ReasonInternalError      // the server could not go on (internal redirect cycle, I/O error)
+	ReasonUpgraded           // the byte tunnel of an upgraded (101, WebSocket) connection ended
 
 	numReasons
 )
@@ -75,6 +76,7 @@ var reasonNames = [numReasons]string{
 	ReasonShutdownTimeout:    "shutdown_timeout",
 	ReasonWriteError:         "write_error",
 	ReasonInternalError:      "internal_error",
+	ReasonUpgraded:           "upgraded",
 }
 
 // String returns the reason's stable snake_case name, used in logs and
