@@ -148,7 +148,6 @@ type fileInfo struct {
 	file     *File
 	includes []*Directive // include directives, in source order, at any depth
 	onStack  bool         // being visited: including it again is a cycle
-	chain    []*Directive // include chain of its first use
 }
 
 // pendingDiag is a Diagnostic while loading, with what orders it the way
@@ -212,7 +211,6 @@ func (l *loader) finish() {
 // every file it includes.
 func (l *loader) visit(fi *fileInfo, chain []*Directive) {
 	fi.onStack = true
-	fi.chain = chain
 	l.cfg.Files = append(l.cfg.Files, fi.file)
 	if len(chain) > 0 {
 		if l.cfg.chains == nil {

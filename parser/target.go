@@ -268,13 +268,5 @@ func (c *Config) Upstream(name string) *Node {
 	if c == nil || c.tree == nil || c.tree.root == nil {
 		return nil
 	}
-	if n, ok := c.tree.root.upstreams[name]; ok {
-		return n
-	}
-	for k, n := range c.tree.root.upstreams {
-		if strings.EqualFold(k, name) {
-			return n
-		}
-	}
-	return nil
+	return c.tree.root.upstreams[strings.ToLower(name)]
 }

@@ -1,6 +1,9 @@
 package parser
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // maxNodes bounds the expanded tree. Real configurations stay far below
 // (the 10,000-server benchmark tree has about 270,000 nodes); include
@@ -11,7 +14,7 @@ const maxNodes = 1 << 22
 // treeRoot is shared by all Nodes of one tree.
 type treeRoot struct {
 	cfg       *Config
-	upstreams map[string]*Node // http upstream{} blocks by name
+	upstreams map[string]*Node // http upstream{} blocks by lower-case name
 }
 
 // treeBuilder expands includes into Nodes and checks every directive
@@ -25,8 +28,8 @@ type treeBuilder struct {
 	// checked records the (file, context) pairs already checked, so a file
 	// included many times from the same context is checked once.
 	checked map[fileUse]bool
-	// ptrs is a slab for Children slices; fileCounts memoizes
-	// fileChildren.
+	// ptrs is a slab for Children slices; fileCounts memoizes expandedLen
+	// per included file.
 	ptrs       []*Node
 	fileCounts map[*File]int
 }
@@ -74,8 +77,8 @@ func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx C
 // children returns an empty slice with room for the Nodes dirs expand to,
 // so that appending never reallocates.
 func (b *treeBuilder) children(dirs []*Directive) []*Node {
-	n := min(b.expandedLen(dirs), b.l.maxNodes)
-	if n == 0 {
+	n := min(b.expandedLen(dirs), b.l.maxNodes-b.count)
+	if n <= 0 {
 		return nil
 	}
 	if len(b.ptrs) < n {
@@ -86,8 +89,8 @@ func (b *treeBuilder) children(dirs []*Directive) []*Node {
 	return c
 }
 
-// expandedLen returns how many Nodes dirs expand to at their level: an include
-// stands for the top-level directives of its files.
+// expandedLen returns how many Nodes dirs expand to at their level: an
+// include stands for the top-level directives of its files.
 func (b *treeBuilder) expandedLen(dirs []*Directive) int {
 	n := 0
 	for _, d := range dirs {
@@ -204,18 +207,20 @@ func (b *treeBuilder) check(d *Directive, ctx Context, chain []*Directive) {
 	}
 }
 
-// checkUnique reports a second http upstream block of the same name
-// (ngx_http_upstream_add: "duplicate upstream") and records the first.
+// checkUnique reports a second http upstream block of the same name,
+// compared case-insensitively (ngx_http_upstream_add: "duplicate
+// upstream"), and records the first.
 func (b *treeBuilder) checkUnique(n *Node) {
 	if n.Name != "upstream" || n.Ctx != CtxHTTP || n.Block == nil || len(n.Args) != 1 {
 		return
 	}
 	name := n.Args[0].Value
-	if _, dup := b.root.upstreams[name]; dup {
+	key := strings.ToLower(name)
+	if _, dup := b.root.upstreams[key]; dup {
 		b.error(n.Directive, n.Args[0].Pos, fmt.Sprintf("duplicate upstream %q", name), n.Chain)
 		return
 	}
-	b.root.upstreams[name] = n
+	b.root.upstreams[key] = n
 }
 
 // bodyContext returns the context of the directives inside d's block.
