@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +19,7 @@ func ret(code int, text string) string {
 	return "      return {\n        code = " + itoa(code) + "\n        text = \"" + text + "\"\n      }\n"
 }
 
-func itoa(n int) string {
-	return strings.TrimSpace(strings.Replace(" "+string(rune('0'+n/100%10))+string(rune('0'+n/10%10))+string(rune('0'+n%10)), " 0", " ", 1))
-}
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func server(body string) string {
 	return "  server {\n    listen {\n      address = \"127.0.0.1:0\"\n    }\n" + body + "  }\n"

@@ -110,7 +110,7 @@ func TestClientBodyTimeout(t *testing.T) {
 
 func TestSendTimeout(t *testing.T) {
 	dir := t.TempDir()
-	big := make([]byte, 32<<20)
+	big := make([]byte, 16<<20)
 	if err := os.WriteFile(filepath.Join(dir, "big"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestConnectionPressure(t *testing.T) {
 		cl := dial(t, s.addr)
 		expectStatus(t, cl.get("/"), 200)
 		clients = append(clients, cl)
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 		for j, c := range clients {
 			if isClosed[j] {
 				continue
