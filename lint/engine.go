@@ -134,6 +134,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{Target: target, Instances: opts.Instances, files: map[string]*parser.File{}}
 	roots := map[*parser.Node]*Instance{}
+	names := map[*parser.File]string{}
 	for _, in := range opts.Instances {
 		res.Configs = append(res.Configs, in.Path)
 		if in.Tree != nil {
@@ -141,7 +142,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if in.Config != nil {
 			for _, f := range in.Config.Files {
-				res.files[displayName(in, f)] = f
+				name := displayName(in, f)
+				res.files[name] = f
+				if _, ok := names[f]; !ok {
+					names[f] = name
+				}
 			}
 			for _, d := range in.Config.Diagnostics {
 				sev := SeverityError
@@ -191,7 +196,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	topo := buildTopology(opts.Instances, tiers, hostOf)
 	eff := newEffCache()
 	run := func(target parser.Version, set []*Analyzer) ([]*Finding, error) {
-		sh := &shared{target: target, roots: roots, eff: eff}
+		sh := &shared{target: target, roots: roots, eff: eff, names: names}
 		return runAnalyzers(ctx, set, func(a *Analyzer) *Pass {
 			return &Pass{Analyzer: a, Target: target, Instances: opts.Instances,
 				Topology: topo, Tiers: tiers, opts: options[a], shared: sh}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -231,5 +232,42 @@ func TestFactComputedOncePerVersion(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Fatalf("fact computed %d times, want 2 (once per version)", calls)
+	}
+}
+
+func TestCrossInstanceNames(t *testing.T) {
+	fsys := fstest.MapFS{
+		"front/nginx.conf":   {Data: []byte("http { include ups.conf; server { location / { proxy_pass http://b; } } }\n")},
+		"front/ups.conf":     {Data: []byte("upstream b { server 127.0.0.1:8081; }\n")},
+		"back/nginx.conf":    {Data: []byte("http { include conf.d/*.conf; }\n")},
+		"back/conf.d/s.conf": {Data: []byte("server { listen 8081; keepalive_timeout 1h; }\n")},
+	}
+	var ins []*Instance
+	for _, p := range []string{"front/nginx.conf", "back/nginx.conf"} {
+		ins = append(ins, NewInstance(p, parser.Parse(p, fsys[p].Data, parser.Options{FS: fsys}), nil))
+	}
+	a := &Analyzer{ID: "XX02", Name: "x", Severity: SeverityWarning, Scope: Cross, Doc: "x", Bad: "x", Good: "y",
+		Run: func(p *Pass) error {
+			for _, l := range p.Topology.Links {
+				if l.To == nil || l.Server == nil {
+					continue
+				}
+				ka := Child(l.Server.Node, "keepalive_timeout")
+				p.Reportf(ka, "backend timeout").AddRelated(l.UpstreamServer.Node, "frontend pool")
+			}
+			return nil
+		}}
+	r, err := Run(context.Background(), Options{Analyzers: []*Analyzer{a}, Instances: ins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 1 {
+		t.Fatalf("findings: %v", summarize(r.Findings))
+	}
+	f := r.Findings[0]
+	got := []string{f.File, f.Chain[0].File, f.Related[0].File}
+	want := []string{"back/conf.d/s.conf", "back/nginx.conf", "front/ups.conf"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("names (-want +got):\n%s", d)
 	}
 }

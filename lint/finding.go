@@ -37,7 +37,8 @@ type Finding struct {
 	Node *parser.Node `json:"-"`
 
 	instance *Instance
-	key      string // fingerprint: rule, file, directive path
+	sh       *shared // the run, to name files of other instances
+	key      string  // fingerprint: rule, file, directive path
 }
 
 // Related is a secondary position of a finding.
@@ -73,7 +74,7 @@ func (f *Finding) AddRelated(n *parser.Node, format string, args ...any) *Findin
 	}
 	pos, end := NodeRange(n)
 	f.Related = append(f.Related, Related{
-		File:    displayName(f.instance, n.Directive.File),
+		File:    f.fileName(n.Directive.File),
 		Pos:     pos,
 		End:     end,
 		Message: fmt.Sprintf(format, args...),
@@ -86,11 +87,22 @@ func (f *Finding) AddRelated(n *parser.Node, format string, args ...any) *Findin
 func (f *Finding) SetFix(message string, edits ...Edit) *Finding {
 	for i := range edits {
 		if edits[i].src != nil {
-			edits[i].File = displayName(f.instance, edits[i].src)
+			edits[i].File = f.fileName(edits[i].src)
 		}
 	}
 	f.Fix = &Fix{Message: message, Edits: edits}
 	return f
+}
+
+// fileName names a file of any instance of the run (a related position
+// or an edit may be in another config than the finding).
+func (f *Finding) fileName(file *parser.File) string {
+	if f.sh != nil {
+		if s, ok := f.sh.names[file]; ok {
+			return s
+		}
+	}
+	return displayName(f.instance, file)
 }
 
 // NodeRange returns the range to underline for a directive: from its name

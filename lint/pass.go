@@ -32,8 +32,9 @@ type Pass struct {
 type shared struct {
 	target parser.Version
 	roots  map[*parser.Node]*Instance
-	eff    *effCache // shared by every version's passes
-	facts  factStore // this version's facts
+	names  map[*parser.File]string // display names of every instance's files
+	eff    *effCache               // shared by every version's passes
+	facts  factStore               // this version's facts
 }
 
 // Effective returns the value nginx uses for directive name at node n (a
@@ -48,6 +49,13 @@ func (p *Pass) Effective(n *parser.Node, name string) parser.Setting {
 // InstanceOf returns the instance whose tree holds n.
 func (p *Pass) InstanceOf(n *parser.Node) *Instance {
 	return p.shared.instanceOf(n)
+}
+
+func (s *shared) fileName(n *parser.Node) string {
+	if name, ok := s.names[n.Directive.File]; ok {
+		return name
+	}
+	return displayName(s.instanceOf(n), n.Directive.File)
 }
 
 func (s *shared) instanceOf(n *parser.Node) *Instance {
@@ -81,8 +89,10 @@ func (p *Pass) fill(f *Finding) {
 	if f.Severity == 0 {
 		f.Severity = p.Analyzer.Severity
 	}
+	f.sh = p.shared
 	if f.Node != nil && f.Node.Directive != nil {
 		f.instance = p.InstanceOf(f.Node)
+		f.sh = p.shared
 		if f.File == "" {
 			f.File = displayName(f.instance, f.Node.Directive.File)
 		}
@@ -121,7 +131,7 @@ func (p *Pass) ReportRangef(at *parser.Node, pos, end parser.Pos, format string,
 // Related builds a Related for node n, for findings assembled by hand.
 func (p *Pass) Related(n *parser.Node, format string, args ...any) Related {
 	pos, end := NodeRange(n)
-	return Related{File: displayName(p.InstanceOf(n), n.Directive.File), Pos: pos, End: end,
+	return Related{File: p.shared.fileName(n), Pos: pos, End: end,
 		Message: fmt.Sprintf(format, args...)}
 }
 
