@@ -16,37 +16,50 @@ import (
 // protocol version the proxy module sends there.
 
 // facts answers "what does nginx use here" for one rule run. It walks the
-// levels itself, remembering each block's own directives by name: asking
-// Pass.Effective for every proxy would rescan the whole http block
-// (thousands of upstream and server blocks) for every location.
+// levels itself over a shared per-block index of directives (ownDirectives)
+// and asks Pass.Effective only for defaults; the answers rules need at
+// every proxy are shared between the reuse rules as lint Facts (proxyView).
 type facts struct {
 	pass     *lint.Pass
-	own      map[string]map[*parser.Node][]*parser.Node
 	defaults map[string]parser.Setting
 }
 
-func newFacts(pass *lint.Pass) *facts {
-	return &facts{pass: pass, own: map[string]map[*parser.Node][]*parser.Node{}, defaults: map[string]parser.Setting{}}
+func newFacts(pass *lint.Pass) *facts { return &facts{pass: pass} }
+
+type declKey struct {
+	b    *parser.Node
+	name string
 }
 
-// ownDirectives returns block b's own directives called name.
-func (fx *facts) ownDirectives(b *parser.Node, name string) []*parser.Node {
-	m := fx.own[name]
-	if m == nil {
-		m = map[*parser.Node][]*parser.Node{}
-		fx.own[name] = m
+// bigBlock is the number of children above which a block's directives are
+// indexed once per run (the http block of a large config has thousands);
+// smaller blocks are scanned directly.
+const bigBlock = 32
+
+// ownOf returns block b's own directives called name.
+func (fx *facts) ownOf(b *parser.Node, name string) []*parser.Node {
+	if len(b.Children) > bigBlock {
+		return ownDirectives.Get(fx.pass, declKey{b, name})
 	}
-	ds, ok := m[b]
-	if !ok {
-		for _, c := range b.Children {
-			if c.Name == name {
-				ds = append(ds, c)
-			}
+	var ds []*parser.Node
+	for _, c := range b.Children {
+		if c.Name == name {
+			ds = append(ds, c)
 		}
-		m[b] = ds
 	}
 	return ds
 }
+
+// ownDirectives is block b's own directives called name.
+var ownDirectives = lint.NewFact(func(_ *lint.Pass, k declKey) []*parser.Node {
+	var ds []*parser.Node
+	for _, c := range k.b.Children {
+		if c.Name == k.name {
+			ds = append(ds, c)
+		}
+	}
+	return ds
+})
 
 // setting returns the explicit setting of name in effect at n (a
 // directive or a block): the directives of the nearest level that declares
@@ -56,7 +69,7 @@ func (fx *facts) ownDirectives(b *parser.Node, name string) []*parser.Node {
 // settingOrDefault).
 func (fx *facts) setting(n *parser.Node, name string) parser.Setting {
 	for b := blockOf(n); b != nil && !b.IsRoot(); b = b.Parent {
-		if ds := fx.ownDirectives(b, name); len(ds) > 0 {
+		if ds := fx.ownOf(b, name); len(ds) > 0 {
 			last := ds[len(ds)-1]
 			s := parser.Setting{Name: name, Node: last, Nodes: ds, Version: fx.pass.Target}
 			for _, a := range last.Args {
@@ -81,10 +94,36 @@ func (fx *facts) settingOrDefault(n *parser.Node, name string) parser.Setting {
 	d, ok := fx.defaults[name]
 	if !ok {
 		d = fx.pass.Effective(n, name)
+		if fx.defaults == nil {
+			fx.defaults = map[string]parser.Setting{}
+		}
 		fx.defaults[name] = d
 	}
 	return d
 }
+
+// proxyView is what the reuse rules ask about every proxy_pass: the
+// upstreams with a cache it reaches, its proxy_set_header list and its
+// protocol version.
+type proxyView struct {
+	ups     []*lint.Upstream
+	caches  []cache
+	headers headerList
+	version string
+	vnode   *parser.Node
+}
+
+var proxyViews = lint.NewFact(func(pass *lint.Pass, p *lint.Proxy) *proxyView {
+	fx := newFacts(pass)
+	v := &proxyView{}
+	v.ups, v.caches = fx.pooledSlow(pass.InstanceOf(p.Node), p)
+	v.headers = fx.headersAt(p.Node, "proxy")
+	v.version, v.vnode = fx.httpVersionSlow(p)
+	return v
+})
+
+// view returns the shared proxyView of p.
+func (fx *facts) view(p *lint.Proxy) *proxyView { return proxyViews.Get(fx.pass, p) }
 
 // cache is the keep-alive cache nginx gives an upstream{} block.
 type cache struct {
@@ -401,7 +440,12 @@ func setsIn(b *parser.Node) []*parser.Node {
 
 // pooled returns the upstreams p can reach that have a cache at target,
 // with their caches.
-func (fx *facts) pooled(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
+func (fx *facts) pooled(_ *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
+	v := fx.view(p)
+	return v.ups, v.caches
+}
+
+func (fx *facts) pooledSlow(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
 	r := routeOf(in, p)
 	var ups []*lint.Upstream
 	var cs []cache
@@ -418,6 +462,11 @@ func (fx *facts) pooled(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []c
 // directive it comes from (nil for the default: 1.0 before 1.29.7, 1.1
 // from then on, ngx_http_proxy_merge_loc_conf).
 func (fx *facts) httpVersion(p *lint.Proxy) (string, *parser.Node) {
+	v := fx.view(p)
+	return v.version, v.vnode
+}
+
+func (fx *facts) httpVersionSlow(p *lint.Proxy) (string, *parser.Node) {
 	s := fx.setting(p.Node, "proxy_http_version")
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value, s.Node

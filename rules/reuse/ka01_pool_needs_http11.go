@@ -181,7 +181,7 @@ func relateCache(f *lint.Finding, u *lint.Upstream, c cache) {
 // keepAliveHeader returns the proxy_set_header Connection entry at p whose
 // value asks for keep-alive, or nil.
 func (fx *facts) keepAliveHeader(p *lint.Proxy) *parser.Node {
-	for _, n := range fx.headersAt(p.Node, "proxy").get("Connection") {
+	for _, n := range fx.view(p).headers.get("Connection") {
 		if len(n.Args) >= 2 && hasToken(n.Args[1].Value, "keep-alive") {
 			return n
 		}

@@ -93,7 +93,7 @@ func runKA02(pass *lint.Pass) error {
 			if len(ups) == 0 {
 				continue
 			}
-			list := fx.headersAt(p.Node, "proxy")
+			list := fx.view(p).headers
 			conn := list.get("Connection")
 			if len(conn) > 0 {
 				for _, n := range conn {

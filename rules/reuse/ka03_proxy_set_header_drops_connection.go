@@ -87,7 +87,7 @@ func runKA03(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			list := fx.headersAt(p.Node, "proxy")
+			list := fx.view(p).headers
 			if list.level() == nil {
 				continue
 			}

@@ -103,7 +103,7 @@ func runKA04(pass *lint.Pass) error {
 			if len(ups) == 0 {
 				continue
 			}
-			for _, n := range fx.headersAt(p.Node, "proxy").get("Connection") {
+			for _, n := range fx.view(p).headers.get("Connection") {
 				if len(n.Args) < 2 || !once.first(n) {
 					continue
 				}
