@@ -69,3 +69,115 @@ func checkUpstreamServer(d *Directive) string {
 	}
 	return ""
 }
+
+// checkValue reads the argument of a directive with a generic nginx handler
+// the way that handler does (ngx_conf_set_flag_slot, ngx_conf_set_msec_slot,
+// ...) and returns nginx's message for a value it rejects, or "".
+func checkValue(spec *Spec, d *Directive) string {
+	if len(d.Args) == 0 {
+		return ""
+	}
+	v := d.Args[0].Value
+	var err error
+	switch spec.Value {
+	case ValueFlag:
+		if _, err := ParseFlag(v); err != nil {
+			return `invalid value "` + v + `" in "` + d.Name + `" directive, it must be "on" or "off"`
+		}
+		return ""
+	case ValueTime:
+		_, err = parseTime(v, false)
+	case ValueTimeSec:
+		_, err = parseTime(v, true)
+	case ValueSize:
+		_, err = ParseSize(v)
+	case ValueOffset:
+		_, err = ParseOffset(v)
+	case ValueNumber:
+		if !isNumber(v) {
+			return `"` + d.Name + `" directive invalid number`
+		}
+		return ""
+	default:
+		return ""
+	}
+	if err != nil {
+		return `"` + d.Name + `" directive invalid value`
+	}
+	return ""
+}
+
+// isNumber mirrors ngx_atoi: one or more decimal digits that fit an int.
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' || n > (1<<63-1-int(c-'0'))/10 {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return true
+}
+
+// uniqueInBlock reports whether nginx rejects a second occurrence of the
+// directive in one block ("is duplicate"): the generic handlers that store
+// one value do, and so do a few own handlers.
+func uniqueInBlock(spec *Spec) bool {
+	switch spec.Value {
+	case ValueFlag, ValueTime, ValueTimeSec, ValueSize, ValueOffset, ValueNumber, ValueEnum, ValueString:
+		return true
+	}
+	switch spec.Name {
+	case "events", "http", "stream", "mail":
+		return spec.Contexts == CtxMain
+	case "keepalive_timeout": // ngx_http_core_keepalive
+		return spec.Module == "http_core"
+	case "keepalive": // ngx_http_upstream_keepalive
+		return spec.Contexts == CtxUpstream
+	}
+	return false
+}
+
+// checkDuplicates reports directives that appear twice among n's children
+// although nginx keeps one value per block. Each pair of directives is
+// reported once, however many times their files are included.
+func (b *treeBuilder) checkDuplicates(n *Node) {
+	if len(n.Children) < 2 {
+		return
+	}
+	ctx := n.ChildContext()
+	if ctx == CtxOpaque {
+		return
+	}
+	var first map[*Spec]*Node
+	for _, c := range n.Children {
+		if b.l.malformed[c.Directive] {
+			continue
+		}
+		spec, ok := Lookup(c.Name, ctx)
+		if !ok || spec.Loose || !uniqueInBlock(spec) {
+			continue
+		}
+		if first == nil {
+			first = make(map[*Spec]*Node)
+		}
+		prev, dup := first[spec]
+		if !dup {
+			first[spec] = c
+			continue
+		}
+		pair := [2]*Directive{prev.Directive, c.Directive}
+		if b.dupSeen[pair] {
+			continue
+		}
+		if b.dupSeen == nil {
+			b.dupSeen = make(map[[2]*Directive]bool)
+		}
+		b.dupSeen[pair] = true
+		b.error(c.Directive, c.Pos, `"`+c.Name+`" directive is duplicate`, c.Chain)
+	}
+}

@@ -219,6 +219,8 @@ func TestIncludeOS(t *testing.T) {
 		main + `:3:13: pread() "` + filepath.Join(dir, "conf.d/dir") + `" failed (21: Is a directory)`,
 		main + `:3:13: open() "` + filepath.Join(dir, "conf.d/loop1") + `" failed (40: Too many levels of symbolic links)`,
 		main + `:3:13: open() "` + filepath.Join(dir, "conf.d/loop2") + `" failed (40: Too many levels of symbolic links)`,
+		// the second include of a.conf repeats "sendfile on" in http
+		`conf.d/a.conf:1:1: "sendfile" directive is duplicate`,
 		main + `:5:13: open() "` + dir + `/missing.conf" failed (2: No such file or directory)`,
 	}
 	if diff := cmp.Diff(want, diagLines(cfg.Diagnostics)); diff != "" {
@@ -316,7 +318,7 @@ func TestIncludeExplosionIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.HasErrors() || !strings.Contains(diagLines(cfg.Diagnostics)[0], "includes expand to more than 100000 directives") {
+	if !strings.Contains(strings.Join(diagLines(cfg.Diagnostics), "\n"), "includes expand to more than 100000 directives") {
 		t.Errorf("diagnostics: %v", diagLines(cfg.Diagnostics))
 	}
 	if d := time.Since(start); d > 20*time.Second {

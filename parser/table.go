@@ -130,6 +130,24 @@ func (k MergeKind) String() string {
 	return "unknown"
 }
 
+// ValueKind is how nginx reads a directive's argument when the directive
+// uses one of its generic handlers (ngx_conf_set_*_slot); ValueOther for
+// directives with their own handler.
+type ValueKind uint8
+
+const (
+	ValueOther   ValueKind = iota
+	ValueFlag              // "on" or "off" (ngx_conf_set_flag_slot); see ParseFlag
+	ValueTime              // milliseconds (ngx_conf_set_msec_slot); see ParseTime
+	ValueTimeSec           // seconds (ngx_conf_set_sec_slot); see ParseTimeSec
+	ValueSize              // size_t (ngx_conf_set_size_slot); see ParseSize
+	ValueOffset            // off_t (ngx_conf_set_off_slot); see ParseOffset
+	ValueNumber            // non-negative integer (ngx_conf_set_num_slot)
+	ValueEnum              // one of fixed words (ngx_conf_set_enum_slot)
+	ValueString            // any string (ngx_conf_set_str_slot)
+	ValueBitmask           // fixed words OR-ed together (ngx_conf_set_bitmask_slot)
+)
+
 // VersionedDefault is the default value of a directive from a version on,
 // until the next VersionedDefault of the same Spec.
 type VersionedDefault struct {
@@ -157,6 +175,9 @@ type Spec struct {
 	// that it is obsolete and ignore it (http2_idle_timeout since 1.19.7).
 	Obsolete Version
 	Merge    MergeKind
+	// Value is how nginx reads the argument, for directives with a generic
+	// handler.
+	Value ValueKind
 	// Defaults, oldest first; the one that applies to a version is the last
 	// whose Since is not after it.
 	Defaults []VersionedDefault

@@ -32,6 +32,9 @@ type treeBuilder struct {
 	// per included file.
 	ptrs       []*Node
 	fileCounts map[*File]int
+	// dupSeen holds the pairs of directives already reported as
+	// duplicates.
+	dupSeen map[[2]*Directive]bool
 }
 
 type fileUse struct {
@@ -49,6 +52,7 @@ func (l *loader) buildTree() *Node {
 	root := b.node(nil, nil, nil, 0)
 	root.Children = b.children(l.cfg.Main.Directives)
 	b.expand(root, l.cfg.Main.Directives, CtxMain, nil, true)
+	b.checkDuplicates(root)
 	indexChildren(root)
 	return root
 }
@@ -153,6 +157,7 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 		if d.Block != nil && !d.Block.Opaque {
 			n.Children = b.children(d.Block.Directives)
 			b.expand(n, d.Block.Directives, bodyContext(d, ctx), chain, check)
+			b.checkDuplicates(n)
 			indexChildren(n)
 		}
 	}
@@ -199,7 +204,9 @@ func (b *treeBuilder) check(d *Directive, ctx Context, chain []*Directive) {
 	case !spec.Args.Allows(len(d.Args)):
 		b.error(d, d.Pos, fmt.Sprintf("invalid number of arguments in %q directive", d.Name), chain)
 	default:
-		if vc, ok := valueChecks[d.Name]; ok && vc.ctx&ctx != 0 {
+		if msg := checkValue(spec, d); msg != "" {
+			b.error(d, d.Args[0].Pos, msg, chain)
+		} else if vc, ok := valueChecks[d.Name]; ok && vc.ctx&ctx != 0 {
 			if msg := vc.check(d); msg != "" {
 				b.error(d, d.Pos, msg, chain)
 			}
