@@ -116,9 +116,9 @@ type proxyView struct {
 var proxyViews = lint.NewFact(func(pass *lint.Pass, p *lint.Proxy) *proxyView {
 	fx := newFacts(pass)
 	v := &proxyView{}
-	v.ups, v.caches = fx.pooledSlow(pass.InstanceOf(p.Node), p)
+	v.ups, v.caches = fx.reachCaches(pass.InstanceOf(p.Node), p)
 	v.headers = fx.headersAt(p.Node, "proxy")
-	v.version, v.vnode = fx.httpVersionSlow(p)
+	v.version, v.vnode = fx.versionAt(p)
 	return v
 })
 
@@ -445,7 +445,8 @@ func (fx *facts) pooled(_ *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []ca
 	return v.ups, v.caches
 }
 
-func (fx *facts) pooledSlow(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
+// reachCaches computes what pooled returns (uncached).
+func (fx *facts) reachCaches(in *lint.Instance, p *lint.Proxy) ([]*lint.Upstream, []cache) {
 	r := routeOf(in, p)
 	var ups []*lint.Upstream
 	var cs []cache
@@ -466,7 +467,8 @@ func (fx *facts) httpVersion(p *lint.Proxy) (string, *parser.Node) {
 	return v.version, v.vnode
 }
 
-func (fx *facts) httpVersionSlow(p *lint.Proxy) (string, *parser.Node) {
+// versionAt computes what httpVersion returns (uncached).
+func (fx *facts) versionAt(p *lint.Proxy) (string, *parser.Node) {
 	s := fx.setting(p.Node, "proxy_http_version")
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value, s.Node
