@@ -25,16 +25,17 @@ type TextOptions struct {
 	Command string
 }
 
-// Styles are values; colours are fixed ones readable on dark and light
-// backgrounds.
+// Styles are values. Colours are the terminal's basic ANSI ones, which
+// every theme maps to something readable on its own background (dark or
+// light), and which survive downsampling to 16 colours unchanged.
 var (
-	stError   = lipgloss.NewStyle().Foreground(lipgloss.Color("#D7005F")).Bold(true)
-	stWarning = lipgloss.NewStyle().Foreground(lipgloss.Color("#D78700")).Bold(true)
-	stInfo    = lipgloss.NewStyle().Foreground(lipgloss.Color("#0087AF")).Bold(true)
+	stError   = lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true)
+	stWarning = lipgloss.NewStyle().Foreground(lipgloss.Yellow).Bold(true)
+	stInfo    = lipgloss.NewStyle().Foreground(lipgloss.Blue).Bold(true)
 	stFile    = lipgloss.NewStyle().Bold(true)
 	stRule    = lipgloss.NewStyle().Bold(true)
 	stFaint   = lipgloss.NewStyle().Faint(true)
-	stFix     = lipgloss.NewStyle().Foreground(lipgloss.Color("#008700"))
+	stFix     = lipgloss.NewStyle().Foreground(lipgloss.Green)
 	stHeader  = lipgloss.NewStyle().Bold(true)
 )
 
