@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -308,8 +309,45 @@ func cycleMessage(target *fileInfo, chain []*Directive) string {
 	return b.String()
 }
 
+// errorAt reports a problem of directive d at pos: its name, one of its
+// arguments or its "{"; End covers that token.
 func (l *loader) errorAt(d *Directive, pos Pos, msg string, chain []*Directive) {
-	l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: pos, Message: msg}, d.File, chain)
+	l.report(Diagnostic{Severity: SeverityError, File: d.File.Name, Pos: pos, End: tokenEnd(d, pos), Message: msg}, d.File, chain)
+}
+
+// tokenEnd returns the end of the token of d that starts at pos.
+func tokenEnd(d *Directive, pos Pos) Pos {
+	for _, a := range d.Args {
+		if a.Pos == pos {
+			return a.End
+		}
+	}
+	if pos != d.Pos {
+		return after(pos) // "{" or another single byte
+	}
+	src := d.File.Src
+	i := pos.Offset
+	if i < len(src) && (src[i] == '"' || src[i] == '\'') {
+		q := src[i]
+		for i++; i < len(src) && src[i] != q; i++ {
+			if src[i] == '\\' {
+				i++
+			}
+		}
+		i++
+	} else {
+		for i < len(src) && byteClass[src[i]]&clsWordEnd == 0 {
+			if src[i] == '\\' {
+				i++
+			}
+			i++
+		}
+	}
+	i = min(i, len(src))
+	if bytes.IndexByte(src[pos.Offset:i], '\n') >= 0 {
+		return pos // a name over several lines: keep the start only
+	}
+	return Pos{Offset: i, Line: pos.Line, Col: pos.Col + i - pos.Offset}
 }
 
 // links converts an include chain to Links.

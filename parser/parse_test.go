@@ -221,3 +221,20 @@ func TestUnknownAndLooseNames(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestDiagnosticSpans(t *testing.T) {
+	cfg := parseString("events {}\nhttp {\n    bogus_name 1;\n    sendfile maybe;\n    \"quoted_bad\" x;\n}\n")
+	want := []struct{ pos, end Pos }{
+		{Pos{Offset: 21, Line: 3, Col: 5}, Pos{Offset: 31, Line: 3, Col: 15}},
+		{Pos{Offset: 48, Line: 4, Col: 14}, Pos{Offset: 53, Line: 4, Col: 19}},
+		{Pos{Offset: 59, Line: 5, Col: 5}, Pos{Offset: 71, Line: 5, Col: 17}},
+	}
+	if len(cfg.Diagnostics) != len(want) {
+		t.Fatalf("diagnostics: %v", diagLines(cfg.Diagnostics))
+	}
+	for i, d := range cfg.Diagnostics {
+		if d.Pos != want[i].pos || d.End != want[i].end {
+			t.Errorf("%s: span %+v-%+v, want %+v-%+v", d.Message, d.Pos, d.End, want[i].pos, want[i].end)
+		}
+	}
+}
