@@ -24,7 +24,9 @@ proxy_set_header list in effect clears it (nginx.org: "the Connection header
 field should be cleared"), so every location that proxies to an upstream
 with "keepalive N" needs proxy_set_header Connection "" in its list. From
 1.29.7 no Connection header is sent by default and the rule fires only for
-an explicit value containing "close".
+an explicit value containing "close" (verified with nginx 1.30.4: an
+explicit "Connection close" to an upstream without keepalive opened a
+connection per request, the defaults reused one).
 
 The rule also fires when proxy_http_version is 1.0 (KA01 reports that
 separately): both must change before anything is reused, and each finding

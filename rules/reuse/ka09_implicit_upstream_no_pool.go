@@ -23,7 +23,10 @@ A target with variables is evaluated per request: when the value names an
 upstream{} block (and has no port) nginx uses that block and its cache
 ("set $t app; proxy_pass http://$t;" is pooled, verified with nginx 1.22.1);
 otherwise nginx builds a peer on the fly (through the resolver for names)
-and never caches its connections. The rule follows set, map, geo and
+and never caches its connections (verified with nginx 1.22.1: nine requests
+through "set $b 127.0.0.1:PORT; proxy_pass http://$b;" opened nine
+connections; through a map whose value names an upstream{} with keepalive,
+one). The rule follows set, map, geo and
 split_clients to the constant values a variable can take; a value taken
 from the request ($arg_host, $host, $http_*, regex captures) can name
 anything and is reported, as it also lets clients choose the target.

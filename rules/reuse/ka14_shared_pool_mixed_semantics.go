@@ -28,6 +28,10 @@ serves a location configured for another; one bound to a proxy_bind
 address serves a location without it; a plain connection meets a location
 that proxies over https; an HTTP/1.0, HTTP/1.1 or HTTP/2 connection carries
 another version's requests; grpc_pass and proxy_pass share connections.
+Verified with nginx 1.30.4 and "keepalive 4": requests of a location without
+proxy_bind reached the backend from the other location's proxy_bind address
+127.0.0.2 over its cached connection; with "keepalive 4 local" each location
+kept its own connection and address.
 This is the "keepalive aliasing" raised when local mode was designed
 (nginx PR #1080) and why the 1.29.7 default is "keepalive 32 local".
 

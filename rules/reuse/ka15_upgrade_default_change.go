@@ -23,7 +23,8 @@ proxy module sent HTTP/1.0 with "Connection: close": one connection per
 request. From 1.29.7 the same block gets "keepalive 32 local"
 (ngx_http_upstream_keepalive_init_main_conf sets max_cached = 32), requests
 go out as HTTP/1.1 and no Connection header is sent, so connections to it
-are kept and reused. For most backends that is an improvement; for a
+are kept and reused (verified with nginx 1.30.4: four requests, one
+connection). For most backends that is an improvement; for a
 backend that mishandles persistent connections or HTTP/1.1 framing, or one
 that authenticates the connection rather than the request (NTLM,
 Negotiate), the upgrade silently changes what it sees (nginx/nginx #1436).
