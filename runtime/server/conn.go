@@ -78,15 +78,17 @@ type conn struct {
 	req    Request
 	uriBuf []byte
 
-	kaLoc       *locConf // location of the last response, for the idle wait
-	pipelined   bool     // the client pipelined at least once
-	timedout    bool     // nginx c->timedout: RST with reset_timedout_connection
-	eof         bool
-	failed      bool // nginx c->error
-	writeFailed bool
-	lingered    bool
-	isClosed    bool
-	end         End
+	kaLoc        *locConf // location of the last response, for the idle wait
+	pipelined    bool     // the client pipelined at least once
+	timedout     bool     // nginx c->timedout: RST with reset_timedout_connection
+	eof          bool
+	failed       bool // nginx c->error
+	writeFailed  bool
+	lingered     bool
+	isClosed     bool
+	lastReadFull bool
+	reqStart     time.Time
+	end          End
 }
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
@@ -157,6 +159,9 @@ func (c *conn) read(p []byte, deadline time.Time) (int, error) {
 		return 0, errCloseRequested
 	}
 	n, err := c.nc.Read(p)
+	// nginx keeps rev->ready set after a read that filled the buffer
+	// (ngx_unix_recv): more data may be waiting.
+	c.lastReadFull = n > 0 && n == len(p)
 	if err == nil {
 		return n, nil
 	}
@@ -297,6 +302,7 @@ func (c *conn) readRequest() (*Request, Reason) {
 	}
 
 	c.requests++
+	c.reqStart = time.Now()
 	c.ls.requests.Add(1)
 	r := &c.req
 	c.head.Reset()
@@ -826,15 +832,20 @@ func (c *conn) finalizeConnection(r *Request) (action, Reason) {
 	return actionClose, reason
 }
 
-// readReady reports whether the client has sent more bytes (nginx
-// rev->ready); it reads them into the header buffer without waiting.
+// readReady mirrors nginx's rev->ready at the end of a request: set when
+// the last read filled its buffer, or when data arrived while the request
+// waited for something (nginx's event loop saw it; a request answered
+// within one event is not told about later data).
 func (c *conn) readReady() bool {
-	if c.last < len(c.buf) {
+	if c.lastReadFull {
+		return true
+	}
+	if time.Since(c.reqStart) > time.Millisecond && c.last < len(c.buf) {
 		n, _ := c.read(c.buf[c.last:], time.Unix(1, 0))
 		c.last += n
 		return n > 0
 	}
-	return c.pos < c.last
+	return false
 }
 
 // lingeringClose half-closes the connection and reads and drops what the
