@@ -84,11 +84,8 @@ func (p *fileParser) errorOrdered(pos Pos, msg string, order int) {
 	if n := len(p.diags); n > 0 && p.diags[n-1].Pos == pos && p.diags[n-1].Message == msg {
 		return // one problem seen twice by the recovering lexer
 	}
-	end := pos // at the end of the file
-	if pos.Offset < len(p.file.Src) {
-		end = after(pos) // the byte the problem was found at
-	}
-	d := Diagnostic{Severity: SeverityError, File: p.file.Name, Pos: pos, End: end, Message: msg}
+	// Lexical problems are points: End == Pos.
+	d := Diagnostic{Severity: SeverityError, File: p.file.Name, Pos: pos, End: pos, Message: msg}
 	p.diags = append(p.diags, fileDiag{d, order})
 }
 
