@@ -33,7 +33,8 @@ type Request struct {
 	// Body is the decoded request body (nil: none). With request
 	// buffering off it is read while the request is sent; if it
 	// implements SetReadDeadline, a backend that answers before the body
-	// is complete stops the reading at once.
+	// is complete stops the reading at once. An error that implements
+	// BodyError ends the request with its status (408, 413, 400, 499).
 	Body io.Reader
 	// ContentLength is the body length, -1 when unknown (chunked) or absent.
 	ContentLength int64
@@ -385,7 +386,19 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
+// BodyError is implemented by errors from Request.Body that know the
+// status the request must end with (the server's client_body_timeout,
+// client_max_body_size and bad-chunk errors).
+type BodyError interface {
+	error
+	BodyStatus() int
+}
+
 func clientBodyStatus(err error) int {
+	var be BodyError
+	if errors.As(err, &be) {
+		return be.BodyStatus()
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return 408
 	}
@@ -725,13 +738,16 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 	now := time.Now()
 	reason := CloseReason(numCloseReasons)
 	var detail error
+	// A failure mid-body is not reported to the balancer (nginx frees the
+	// peer with state 0) but is still an error close.
+	broken := failed || failReason == CloseError
 	switch {
 	case g.cache == nil:
 		reason = CloseNoKeepalive
-		if failed {
+		if broken {
 			reason, detail = failReason, cause
 		}
-	case failed:
+	case broken:
 		reason, detail = failReason, cause
 	case c.requests >= g.up.keepalive.requests:
 		reason = CloseKeepaliveRequests
