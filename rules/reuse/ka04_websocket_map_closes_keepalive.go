@@ -34,11 +34,14 @@ traffic (verified with nginx 1.22.1 and "keepalive 8": nine ordinary
 requests, nine backend connections). Mapping '' to '' keeps it: an empty value means the header is not
 sent, and HTTP/1.1 then keeps the connection.
 
-A map without a '' entry (only "default upgrade"), or a literal
-proxy_set_header Connection "upgrade", sends "Connection: upgrade" on every
-request, WebSocket or not: a hop-by-hop token without an Upgrade header that
-backends treat differently (some attempt or refuse an upgrade); it never
-helps and is reported too.
+A map without a '' entry (only "default upgrade") sends "Connection:
+upgrade" on every request, WebSocket or not: a hop-by-hop token without an
+Upgrade header that backends treat differently (some attempt or refuse an
+upgrade); it never helps and is reported too. So is a literal
+proxy_set_header Connection "upgrade" where ordinary requests pass: at the
+server or http level, or in "location /". In any other location the literal
+is nginx.org's idiom for a location that serves only WebSockets and is left
+alone.
 
 Only locations proxying to an upstream with a cache are checked (explicit
 keepalive, or any explicit upstream from 1.29.7). The finding is at the
@@ -110,13 +113,16 @@ func runKA04(pass *lint.Pass) error {
 				}
 				v := n.Args[1].Value
 				if isConstant(v) {
-					if hasToken(v, "upgrade") {
+					// The literal form is nginx.org's idiom for a location that
+					// serves only WebSockets; it hurts where ordinary requests
+					// pass too: a server or http level, or the catch-all "/".
+					if hasToken(v, "upgrade") && !dedicatedLocation(n.Parent) {
 						f := pass.ReportArg(n, 1,
-							"nginx sends \"Connection: upgrade\" on every request to pooled upstream %q, WebSocket "+
-								"or not: ordinary requests carry an upgrade token without an Upgrade header, which "+
-								"backends treat differently. Use the map $http_upgrade idiom with '' mapped to '' so "+
-								"that ordinary requests send no Connection header and keep the pooled connection",
-							ups[0].Name)
+							"nginx sends \"Connection: upgrade\" on every request to pooled upstream %q from %s%s, "+
+								"WebSocket or not: ordinary requests carry an upgrade token without an Upgrade header, "+
+								"which backends treat differently. Use the map $http_upgrade idiom with '' mapped to '' "+
+								"so that ordinary requests send no Connection header and keep the pooled connection",
+							ups[0].Name, where(p), alsoOthers(p, n.Parent))
 						relateCache(f, ups[0], caches[0])
 					}
 					continue
@@ -168,6 +174,15 @@ func runKA04(pass *lint.Pass) error {
 		}
 	}
 	return nil
+}
+
+// dedicatedLocation reports whether level is a location other than the
+// catch-all "location /", i.e. one that may well serve WebSockets only.
+func dedicatedLocation(level *parser.Node) bool {
+	if level == nil || level.Name != "location" {
+		return false
+	}
+	return !(len(level.Args) == 1 && level.Args[0].Value == "/")
 }
 
 // mapDefining returns the http map block that defines variable name.
