@@ -187,13 +187,13 @@ func insertLinesAfter(n *parser.Node, ns []*parser.Node) lint.Edit {
 	for start > 0 && src[start-1] != '\n' {
 		start--
 	}
-	indent := string(src[start:n.Pos.Offset])
-	if strings.Trim(indent, " \t") != "" {
-		indent = ""
+	sep := "\n" + string(src[start:n.Pos.Offset])
+	if strings.Trim(sep, "\n \t") != "" {
+		sep = " " // n shares its line: stay on it
 	}
 	var lines []string
 	for _, x := range ns {
 		lines = append(lines, directiveText([]*parser.Node{x}))
 	}
-	return lint.InsertAfter(n, strings.Join(lines, "\n"+indent))
+	return lint.InsertAfter(n, strings.Join(lines, sep))
 }
