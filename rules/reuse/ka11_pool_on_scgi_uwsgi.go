@@ -96,6 +96,7 @@ func runKA11(pass *lint.Pass) error {
 				}
 				f.AddRelated(p.Node, "%s never keeps its connection", p.Node.Name)
 			}
+			f.SetFix("remove the keepalive directive", lint.Delete(c.node))
 		}
 	}
 	return nil
