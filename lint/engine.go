@@ -195,24 +195,56 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	topo := buildTopology(opts.Instances, tiers, hostOf)
 	eff := newEffCache()
-	run := func(target parser.Version, set []*Analyzer) ([]*Finding, error) {
+	newPasses := func(target parser.Version, set []*Analyzer) []*Pass {
 		sh := &shared{target: target, roots: roots, eff: eff, names: names}
-		return runAnalyzers(ctx, set, func(a *Analyzer) *Pass {
-			return &Pass{Analyzer: a, Target: target, Instances: opts.Instances,
+		ps := make([]*Pass, len(set))
+		for i, a := range set {
+			ps[i] = &Pass{Analyzer: a, Target: target, Instances: opts.Instances,
 				Topology: topo, Tiers: tiers, opts: options[a], shared: sh}
-		}, opts.Concurrency)
+		}
+		return ps
 	}
 
+	// The passes for the target and for the comparison versions (versioned
+	// rules only) run in one pool, so that cores stay busy.
 	var active []*Analyzer
 	for _, a := range enabled {
 		if a.AppliesTo(target) {
 			active = append(active, a)
 		}
 	}
-	findings, err := run(target, active)
-	if err != nil {
+	main := newPasses(target, active)
+	all := slices.Clone(main)
+	compare := opts.CompareVersions
+	if compare == nil {
+		compare = DefaultCompareVersions
+	}
+	type comparison struct {
+		v      parser.Version
+		passes []*Pass
+	}
+	var comparisons []comparison
+	for _, v := range compare {
+		if v.Compare(target) == 0 {
+			continue
+		}
+		var set []*Analyzer
+		for _, a := range enabled {
+			if a.versioned() && a.AppliesTo(v) {
+				set = append(set, a)
+			}
+		}
+		if len(set) == 0 {
+			continue
+		}
+		ps := newPasses(v, set)
+		comparisons = append(comparisons, comparison{v, ps})
+		all = append(all, ps...)
+	}
+	if err := runPasses(ctx, all, opts.Concurrency); err != nil {
 		return nil, err
 	}
+	findings := collectFindings(main)
 	sup := collectSuppressions(opts.Instances, opts.Analyzers)
 	post := func(fs []*Finding) ([]*Finding, int, int) {
 		for _, f := range fs {
@@ -245,42 +277,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// Count what other targets would add.
-	compare := opts.CompareVersions
-	if compare == nil {
-		compare = DefaultCompareVersions
-	}
-	var versioned []*Analyzer
-	for _, a := range enabled {
-		if a.versioned() {
-			versioned = append(versioned, a)
-		}
-	}
-	if len(versioned) > 0 {
+	if len(comparisons) > 0 {
 		have := map[compareKey]int{}
 		for _, f := range res.Findings {
 			have[keyOf(f)]++
 		}
-		for _, v := range compare {
-			if v.Compare(target) == 0 {
-				continue
-			}
-			var set []*Analyzer
-			for _, a := range versioned {
-				if a.AppliesTo(v) {
-					set = append(set, a)
-				}
-			}
-			if len(set) == 0 {
-				continue
-			}
+		for _, c := range comparisons {
 			sup.resetUse()
-			other, err := run(v, set)
-			if err != nil {
-				return nil, err
-			}
-			other, _, _ = post(other)
+			other, _, _ := post(collectFindings(c.passes))
 			left := maps.Clone(have)
-			d := VersionDelta{Version: v}
+			d := VersionDelta{Version: c.v}
 			rules := map[string]bool{}
 			for _, f := range other {
 				if k := keyOf(f); left[k] > 0 {
@@ -323,25 +329,24 @@ func enabledIDs(as []*Analyzer) map[string]bool {
 	return m
 }
 
-// runAnalyzers runs each analyzer on its own pass, concurrently, and
-// returns all findings. A panic or error in one analyzer is an internal
+// runPasses runs the passes concurrently (at most conc at a time, 0
+// meaning GOMAXPROCS). A panic or error in one analyzer is an internal
 // error naming it.
-func runAnalyzers(ctx context.Context, set []*Analyzer, newPass func(*Analyzer) *Pass, conc int) ([]*Finding, error) {
+func runPasses(ctx context.Context, passes []*Pass, conc int) error {
 	if conc <= 0 {
 		conc = runtime.GOMAXPROCS(0)
 	}
-	passes := make([]*Pass, len(set))
-	errs := make([]error, len(set))
+	errs := make([]error, len(passes))
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
-	for i, a := range set {
-		passes[i] = newPass(a)
+	for i, p := range passes {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			wg.Wait()
+			return err
 		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, p *Pass) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer func() {
@@ -352,21 +357,27 @@ func runAnalyzers(ctx context.Context, set []*Analyzer, newPass func(*Analyzer) 
 			if err := p.Analyzer.Run(p); err != nil {
 				errs[i] = fmt.Errorf("analyzer %s (%s): %w", p.Analyzer.ID, p.Analyzer.Name, err)
 			}
-		}(i, passes[i])
+		}()
 	}
 	wg.Wait()
-	n := 0
-	for i := range passes {
-		if errs[i] != nil {
-			return nil, errs[i]
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		n += len(passes[i].findings)
+	}
+	return nil
+}
+
+func collectFindings(passes []*Pass) []*Finding {
+	n := 0
+	for _, p := range passes {
+		n += len(p.findings)
 	}
 	out := make([]*Finding, 0, n)
 	for _, p := range passes {
 		out = append(out, p.findings...)
 	}
-	return out, nil
+	return out
 }
 
 // sortFindings orders findings by file, line, column, rule, then message;
