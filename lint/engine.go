@@ -187,14 +187,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	// The topology is computed once, for the main target, and shared by
 	// every pass, including the comparison runs.
+	eff := newEffCache()
 	hostOf := func(p *Proxy) string {
-		return proxyHost(p, target)
+		return proxyHost(p, func(n *parser.Node, name string) parser.Setting { return eff.effective(n, name, target) })
 	}
 	for _, in := range opts.Instances {
 		in.Role = 0
 	}
 	topo := buildTopology(opts.Instances, tiers, hostOf)
-	eff := newEffCache()
 	newPasses := func(target parser.Version, set []*Analyzer) []*Pass {
 		sh := &shared{target: target, roots: roots, eff: eff, names: names}
 		ps := make([]*Pass, len(set))

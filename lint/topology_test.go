@@ -90,7 +90,8 @@ func topo(t *testing.T, tiers []*Tier, confs ...string) (*Topology, []*Instance)
 		ins = append(ins, mustInstance(t, confs[i], confs[i+1]))
 	}
 	resolveTiers(tiers, ins, "")
-	return buildTopology(ins, tiers, func(p *Proxy) string { return proxyHost(p, parser.DefaultVersion) }), ins
+	eff := func(n *parser.Node, name string) parser.Setting { return n.Effective(name, parser.DefaultVersion) }
+	return buildTopology(ins, tiers, func(p *Proxy) string { return proxyHost(p, eff) }), ins
 }
 
 type linkSum struct {
