@@ -785,6 +785,15 @@ const (
 // (ngx_http_finalize_connection).
 func (c *conn) finalizeConnection(r *Request) (action, Reason) {
 	lc := r.loc
+	if !r.bodyStarted && !r.discardStarted {
+		// The handler neither read nor discarded the body: discard it
+		// now, as nginx handlers do; no "100 Continue" after the answer.
+		r.expectTested = true
+		if c.discardBody(r) != 0 {
+			r.veto(ReasonBodyNotDiscarded)
+			return actionClose, r.closeReason
+		}
+	}
 	if r.discardPending {
 		reason, ok := c.discardRest(r)
 		if !ok {

@@ -174,3 +174,29 @@ func TestHandlerPanic(t *testing.T) {
 		t.Error("panic not logged")
 	}
 }
+
+// TestHandlerIgnoresBody: a handler that answers without touching the body
+// leaves it to the server, which discards it after the response; the next
+// pipelined request is served.
+func TestHandlerIgnoresBody(t *testing.T) {
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) int {
+		w.SetStatus(200)
+		w.SetContentLength(2)
+		w.WriteString("ok")
+		return StatusDone
+	})
+	s := startWith(t, instHCL("", server(loc("prefix", "/", ""))), map[string]Handler{"/": h})
+	cl := dial(t, s.addr)
+	cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello" +
+		"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+		"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	for i := 0; i < 3; i++ {
+		r := cl.read(false)
+		expectStatus(t, r, 200)
+		expectConn(t, r, "keep-alive")
+	}
+	cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n")
+	expectStatus(t, cl.read(false), 200)
+	cl.send("world")
+	expectStatus(t, cl.get("/"), 200)
+}
