@@ -1,6 +1,8 @@
 package reuse
 
 import (
+	"strings"
+
 	"github.com/ngxkeep/ngxkeep/lint"
 	"github.com/ngxkeep/ngxkeep/parser"
 )
@@ -129,8 +131,8 @@ func runKA02(pass *lint.Pass) error {
 				"%s sends \"Connection: close\" to upstream %q here (the built-in default before 1.29.7, "+
 					"since no proxy_set_header Connection applies to %s): the backend closes the connection "+
 					"after each response, so the cache (%s) stays empty and every request opens a new "+
-					"connection. Add proxy_set_header Connection \"\"",
-				nginxAt(pass.Target), ups[0].Name, where(p), caches[0].describe())
+					"connection. Add proxy_set_header Connection \"\" %s",
+				nginxAt(pass.Target), ups[0].Name, where(p), caches[0].describe(), fixPlace(in, p, list))
 			relateCache(f, ups[0], caches[0])
 			if lvl := list.level(); lvl != nil {
 				last := list.nodes[len(list.nodes)-1]
@@ -142,6 +144,37 @@ func runKA02(pass *lint.Pass) error {
 		}
 	}
 	return nil
+}
+
+// fixPlace says where KA02's fix goes: into the level whose
+// proxy_set_header list applies (adding a header anywhere below it would
+// discard that list), or into the location when no level declares one.
+func fixPlace(in *lint.Instance, p *lint.Proxy, list headerList) string {
+	lvl := list.level()
+	if lvl != nil {
+		last := list.nodes[len(list.nodes)-1]
+		if f := last.Directive.File; f != p.Node.Directive.File {
+			return "to " + in.DisplayName(f) + ", where the proxy_set_header list this location uses is written"
+		}
+	}
+	switch {
+	case lvl == nil || lvl == p.Location:
+		return "to " + where(p)
+	case lvl.Name == "location":
+		return "to the proxy_set_header list this location inherits from location " + argsText(lvl) +
+			" (a header added here would discard that list)"
+	}
+	return "to the proxy_set_header list this location inherits from the " + lvl.Name +
+		" level (a header added here would discard that list)"
+}
+
+// argsText renders n's arguments as written.
+func argsText(n *parser.Node) string {
+	parts := make([]string, len(n.Args))
+	for i, a := range n.Args {
+		parts[i] = a.Raw
+	}
+	return strings.Join(parts, " ")
 }
 
 // lostConnection returns the nearest inherited proxy_set_header
