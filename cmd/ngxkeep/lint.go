@@ -56,7 +56,19 @@ compare both sides (idle timeouts, retries, capacity).
 
 Settings come from .ngxkeep.hcl (looked up from the working directory
 upwards, or --config): target version, disabled rules, per-rule severity and
-options, external tiers (load balancers, app servers) and a baseline.`,
+options, external tiers (load balancers, app servers) and a baseline.
+
+A finding is accepted where it is reported with a comment on the line above
+the directive or after it on the same line (a block's opening line covers
+the whole block; the top of a file, followed by a blank line, the file):
+
+    # ngxkeep:ignore KA08,TO01 the legacy app closes connections itself
+
+The reason is mandatory; unused or malformed suppressions are reported
+(NK01, NK02). "ngxkeep explain" lists the rules.
+
+Exit status: 0 no finding at or above --fail-on, 1 findings, 2 bad input
+or usage (config errors included), 3 internal error.`,
 		Example: `  ngxkeep lint /etc/nginx/nginx.conf
   ngxkeep lint --nginx-version 1.22 frontend.conf backend.conf
   nginx -T | ngxkeep lint -
@@ -70,7 +82,7 @@ options, external tiers (load balancers, app servers) and a baseline.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.version, "nginx-version", "", `target nginx version, e.g. 1.22 or 1.30.1, or "auto" to ask the installed nginx (default from .ngxkeep.hcl, else `+parser.DefaultVersion.String()+`)`)
+	fl.StringVar(&f.version, "nginx-version", "", `target nginx version, e.g. 1.22 or 1.30.1, or "auto" to ask the installed nginx -v ($NGXKEEP_NGINX names another binary) (default from .ngxkeep.hcl, else `+parser.DefaultVersion.String()+`)`)
 	fl.StringVar(&f.config, "config", "", "config file (default: .ngxkeep.hcl in the working directory or a parent)")
 	fl.BoolVar(&f.noConfig, "no-config", false, "do not read any .ngxkeep.hcl")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github, checkstyle")
