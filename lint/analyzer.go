@@ -74,7 +74,7 @@ func (a *Analyzer) AppliesTo(target parser.Version) bool {
 }
 
 // VersionRange formats the rule's version range for listings: "all",
-// ">= 1.29.7", "< 1.29.7" or "1.15.3 – 1.29.7".
+// ">= 1.29.7", "< 1.29.7" or ">= 1.15.3, < 1.29.7".
 func (a *Analyzer) VersionRange() string {
 	switch {
 	case a.MinVersion.IsZero() && a.MaxVersion.IsZero():

@@ -267,6 +267,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	nk := sup.report(ran, enabledIDs(enabled))
 	nk = slices.DeleteFunc(nk, func(f *Finding) bool { return cfg.disabledID(f.Rule) })
+	for _, f := range nk {
+		if rc := cfg.Rules[f.Rule]; rc != nil && rc.Severity != 0 {
+			f.Severity = rc.Severity
+		}
+	}
 	if len(nk) > 0 {
 		sortFindings(nk)
 		if opts.Baseline != nil {
