@@ -73,6 +73,7 @@ type conn struct {
 	scratch []byte
 	wbuf    []byte
 	rdl     time.Time // read deadline currently set
+	wdl     time.Time // write deadline currently set
 
 	head   h1.Head
 	req    Request

@@ -175,7 +175,7 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 		return err
 	}
 	for n > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		c.armWrite(timeout)
 		k, err := c.tcp.ReadFrom(io.LimitReader(f, min(n, 1<<20)))
 		n -= k
 		w.sent += k
@@ -397,6 +397,22 @@ func (c *conn) appendRedirectHost(b []byte, r *Request) []byte {
 	return b
 }
 
+// armWrite sets the write deadline to send_timeout from now, lazily: a
+// deadline less than min(300ms, timeout/10) old is kept (nginx likewise
+// leaves a timer alone when it would move by less than
+// NGX_TIMER_LAZY_DELAY), so a busy connection does not re-arm a timer on
+// every response.
+func (c *conn) armWrite(timeout time.Duration) {
+	now := time.Now()
+	want := now.Add(timeout)
+	slack := min(300*time.Millisecond, timeout/10)
+	if d := want.Sub(c.wdl); d >= 0 && d < slack {
+		return
+	}
+	c.nc.SetWriteDeadline(want)
+	c.wdl = want
+}
+
 // flush writes the output buffer with send_timeout between writes
 // (ngx_http_writer): a write that makes progress re-arms the timer.
 func (c *conn) flush(timeout time.Duration) error {
@@ -409,7 +425,7 @@ func (c *conn) flush(timeout time.Duration) error {
 			c.writeFailed = true
 			return errCloseRequested
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		c.armWrite(timeout)
 		n, err := c.nc.Write(b)
 		b = b[n:]
 		if err != nil {
