@@ -153,7 +153,15 @@ func (b *treeBuilder) checkDuplicates(n *Node) {
 	if ctx == CtxOpaque {
 		return
 	}
-	var first map[*Spec]*Node
+	// Most blocks are small: remember the first of each kind in a slice
+	// on the stack, and only big blocks pay for a map.
+	type seen struct {
+		spec *Spec
+		node *Node
+	}
+	var small [16]seen
+	firsts := small[:0]
+	var byspec map[*Spec]*Node
 	for _, c := range n.Children {
 		if b.l.malformed[c.Directive] {
 			continue
@@ -162,12 +170,29 @@ func (b *treeBuilder) checkDuplicates(n *Node) {
 		if !ok || spec.Loose || !uniqueInBlock(spec) {
 			continue
 		}
-		if first == nil {
-			first = make(map[*Spec]*Node)
+		var prev *Node
+		if byspec != nil {
+			prev = byspec[spec]
+		} else {
+			for _, f := range firsts {
+				if f.spec == spec {
+					prev = f.node
+					break
+				}
+			}
 		}
-		prev, dup := first[spec]
-		if !dup {
-			first[spec] = c
+		if prev == nil {
+			if byspec == nil && len(firsts) < cap(firsts) {
+				firsts = append(firsts, seen{spec, c})
+				continue
+			}
+			if byspec == nil {
+				byspec = make(map[*Spec]*Node, 2*len(firsts))
+				for _, f := range firsts {
+					byspec[f.spec] = f.node
+				}
+			}
+			byspec[spec] = c
 			continue
 		}
 		pair := [2]*Directive{prev.Directive, c.Directive}

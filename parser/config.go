@@ -40,7 +40,8 @@ type Options struct {
 	// Prefix overrides the directory relative includes resolve against.
 	Prefix string
 	// FS, when set, is used instead of the operating system's files
-	// (paths are then slash-separated and relative to the FS root).
+	// (paths are then slash-separated and relative to the FS root; an
+	// absolute include path is taken relative to the root too).
 	FS fs.FS
 	// Stdin is read when the main file is "-".
 	Stdin io.Reader

@@ -3,6 +3,7 @@ package parser
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -323,5 +324,20 @@ func TestIncludeExplosionIsBounded(t *testing.T) {
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+func TestGlobMatchLimit(t *testing.T) {
+	files := map[string]string{"nginx.conf": "events {}\nhttp { include d/*/*.conf; }\n"}
+	for i := 0; i <= maxGlobMatches; i++ {
+		files["d/"+strconv.Itoa(i%100)+"/"+strconv.Itoa(i)+".conf"] = ""
+	}
+	cfg, err := Load("nginx.conf", Options{FS: mapFS(files)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`nginx.conf:2:16: glob() "d/*/*.conf" failed (pattern matches more than 10000 files)`}
+	if diff := cmp.Diff(want, diagLines(cfg.Diagnostics)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -139,3 +139,18 @@ func TestTableCoversGonginx(t *testing.T) {
 		}
 	}
 }
+
+func TestContextString(t *testing.T) {
+	for c, want := range map[Context]string{
+		CtxLocation:               "location",
+		CtxHTTP | CtxServer:       "http|server",
+		CtxStreamUpstream:         "stream upstream",
+		ctxAll:                    "any",
+		0:                         "none",
+		CtxLocationIf | CtxOpaque: "location if|data block",
+	} {
+		if got := c.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", c, got, want)
+		}
+	}
+}
