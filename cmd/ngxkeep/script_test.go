@@ -25,6 +25,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *updateScripts,
+		Cmds:          scriptCmds, // run_cmds_test.go
 		Setup: func(e *testscript.Env) error {
 			// $SCENARIOS holds the founding scenario's configs.
 			dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "scenarios"))

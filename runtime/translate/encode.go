@@ -71,7 +71,7 @@ func (e encoder) block(body *hclwrite.Body, v reflect.Value, name string) {
 		fv := s.Field(i)
 		switch kind {
 		case "attr", "optional":
-			if kind == "optional" && isUnset(fv) {
+			if kind == "optional" && isUnset(fv) && !alwaysWritten[t][n] {
 				continue
 			}
 			if fv.Kind() == reflect.Pointer {
@@ -107,6 +107,14 @@ func (e encoder) block(body *hclwrite.Body, v reflect.Value, name string) {
 			}
 		}
 	}
+}
+
+// alwaysWritten are plain bool settings written even when false (which
+// config.Encode leaves out): nginx settings with a default, and the cache
+// switch, whose absence would read as "on".
+var alwaysWritten = map[reflect.Type]map[string]bool{
+	reflect.TypeOf(config.Keepalive{}): {"enabled": true, "local": true},
+	reflect.TypeOf(config.Proxy{}):     {"intercept_errors": true, "ignore_client_abort": true},
 }
 
 // isUnset mirrors config.Encode: optional attributes that are nil, empty,

@@ -100,8 +100,6 @@ func (t *translator) proxy(loc, pass *parser.Node) *config.Proxy {
 	defer func() { t.collect = nil }()
 	var approx, notes []string
 	switch tg.Kind {
-	case parser.TargetUpstream:
-		notes = append(notes, fmt.Sprintf("upstream %s at %s", tg.Host, where(tg.Upstream)))
 	case parser.TargetImplicit:
 		notes = append(notes, "an address, not an upstream block: its connections are never kept, as in nginx")
 	case parser.TargetVariable:

@@ -286,7 +286,7 @@ http {
 		{"return", 16, Unsupported, "inside if"},
 		{"proxy_set_header", 17, Approximated, "map at"},
 		{"proxy_redirect", 18, Preserved, ""},
-		{"proxy_pass", 19, Preserved, "upstream ws"},
+		{"proxy_pass", 19, Preserved, ""},
 		{"fastcgi_pass", 21, Unsupported, "static files"},
 		{"return", 22, Approximated, "not expanded"},
 		{"keepalive_min_timeout", 23, Unsupported, "does not exist in nginx 1.22"},

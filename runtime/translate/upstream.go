@@ -50,7 +50,6 @@ func (t *translator) upstream(n *parser.Node) *config.Upstream {
 
 	// The balancer: the last directive wins ("load balancing method
 	// redefined" for the others).
-	var balancer *parser.Node
 	for i, b := range balancers {
 		if i < len(balancers)-1 {
 			t.set(b, Preserved, "replaced by %s at %s (nginx warns: load balancing method redefined)", balancers[len(balancers)-1].Name, where(balancers[len(balancers)-1]))
@@ -58,7 +57,6 @@ func (t *translator) upstream(n *parser.Node) *config.Upstream {
 		}
 		if bal := t.balancer(b); bal != nil {
 			u.Balancer = bal
-			balancer = b
 			t.origin(bal, from(b))
 		}
 	}
@@ -81,7 +79,8 @@ func (t *translator) upstream(n *parser.Node) *config.Upstream {
 		t.origin(&u.Servers[i], comments[i])
 	}
 
-	u.Keepalive = t.keepalive(n, keepalive, balancers, balancer)
+	var kaNote string
+	u.Keepalive, kaNote = t.keepalive(n, keepalive, balancers)
 
 	to := t.eff(n, "keepalive_timeout")
 	u.KeepaliveTimeout = t.msec(to, 0, "60s")
@@ -94,28 +93,32 @@ func (t *translator) upstream(n *parser.Node) *config.Upstream {
 	}
 	t.use(n)
 	t.origin(u, from(n))
+	if kaNote != "" {
+		t.origin(u, kaNote)
+	}
 	return u
 }
 
-// keepalive builds the cache of an upstream block for the target version.
-func (t *translator) keepalive(up, ka *parser.Node, balancers []*parser.Node, balancer *parser.Node) *config.Keepalive {
+// keepalive builds the cache of an upstream block for the target version;
+// without one it returns a comment line for the upstream block.
+func (t *translator) keepalive(up, ka *parser.Node, balancers []*parser.Node) (*config.Keepalive, string) {
 	modern := t.target.AtLeast(parser.V1_29_7)
+	noCache := fmt.Sprintf("no keepalive: nginx %s closes every connection to this upstream after its request", t.target)
 	if ka == nil {
 		if modern {
 			k := &config.Keepalive{Connections: 32, Local: true, Enabled: true}
 			t.origin(k, fmt.Sprintf("nginx %s default for upstream blocks without keepalive: keepalive 32 local", t.target))
-			return k
+			return k, ""
 		}
-		t.origin(up, fmt.Sprintf("no keepalive: nginx %s closes every connection to this upstream after its request", t.target))
-		return nil
+		return nil, noCache
 	}
 	if len(ka.Args) == 0 {
-		return nil
+		return nil, noCache
 	}
 	n, err := atoi(ka.Args[0].Value)
 	if err != nil {
 		t.set(ka, Unsupported, "invalid value %q (nginx -t rejects it); no cache", ka.Args[0].Value)
-		return nil
+		return nil, noCache
 	}
 	k := &config.Keepalive{Connections: n, Enabled: n > 0}
 	if len(ka.Args) == 2 {
@@ -151,7 +154,7 @@ func (t *translator) keepalive(up, ka *parser.Node, balancers []*parser.Node, ba
 			}
 		}
 	}
-	return k
+	return k, ""
 }
 
 // laterInTree reports whether b comes after a among up's children.

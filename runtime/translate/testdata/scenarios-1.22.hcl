@@ -110,6 +110,8 @@ instance "box1-frontend" {
         buffer_size           = "4k"
         max_buffered          = "1m"
         request_buffering     = true
+        intercept_errors      = false
+        ignore_client_abort   = false
       }
     }
   }
@@ -128,6 +130,7 @@ instance "box1-frontend" {
     # from testdata/scenarios/box1-frontend.conf:8:9
     keepalive {
       connections = 512
+      local       = false
       enabled     = true
     }
     keepalive_timeout  = "60s"
