@@ -117,8 +117,7 @@ func hclProxy(port, backend int) string {
       proxy {
         pass         = "http://be"
         http_version = "1.1"
-        set_header {
-          name  = "Connection"
+        set_header "Connection" {
           value = ""
         }
       }
