@@ -242,6 +242,19 @@ var diffScripts = []script{
 	{"09 post", 0, []string{`s:POST /\r\n`}},
 	{"long uri", 0, []string{"s:GET /" + strings.Repeat("a", 9000) + ` HTTP/1.1\r\nHost: a\r\n\r\n`}},
 	{"long header", 0, []string{`s:GET / HTTP/1.1\r\nHost: a\r\nX: ` + strings.Repeat("v", 9000) + `\r\n\r\n`}},
+	{"zero pipelined", 0, []string{`s:GET /zero HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n`, "w:100", "x"}},
+	{"close with unsent body", 0, []string{`s:POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 5\r\n\r\n`}},
+	{"underscore header", 0, []string{`s:GET / HTTP/1.1\r\nHost: a\r\nX_Y: 1\r\nX.Y: 2\r\nNoColon\r\n\r\n`}},
+	{"head 500", 0, []string{`s:HEAD /500 HTTP/1.1\r\nHost: a\r\n\r\n`}},
+	{"abs uri", 0, []string{`s:GET http://Other.Example:8080/301 HTTP/1.1\r\nHost: a\r\n\r\n`}},
+	{"options star", 0, []string{`s:OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n`}},
+	{"timeout after keepalive", 0, []string{`s:GET / HTTP/1.1\r\nHost: a\r\n\r\n`, "w:200", `s:GET / HTTP/1.1\r\n`}},
+	{"split body pipeline", 0, []string{`s:POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab`, "w:50", `s:cdGET /r HTTP/1.1\r\nHost: a\r\n\r\n`}},
+	{"crlf only", 0, []string{"s:" + strings.Repeat(`\r\n`, 700) + `GET / HTTP/1.1\r\nHost: a\r\n\r\n`}},
+	{"dup host", 0, []string{`s:GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n`}},
+	{"http10 te", 0, []string{`s:POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\nab`}},
+	{"expect cl0", 0, []string{`s:POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nExpect: 100-Continue\r\n\r\n`}},
+	{"expect other", 0, []string{`s:POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nExpect: 100-continue, x\r\n\r\n`}},
 }
 
 type transcript struct {
