@@ -23,11 +23,24 @@ type foundKey struct {
 	spec *parser.Spec
 }
 
-// foundVal is the version-independent part of a Setting.
+// foundVal is the version-independent part of a Setting; the argument
+// copies are made on first use (the topology only needs the nodes).
 type foundVal struct {
 	nodes  []*parser.Node
+	once   sync.Once
 	args   []string
 	values [][]string
+}
+
+func (f *foundVal) argLists() ([]string, [][]string) {
+	f.once.Do(func() {
+		f.args = argValues(f.nodes[0])
+		f.values = make([][]string, len(f.nodes))
+		for i, n := range f.nodes {
+			f.values[i] = argValues(n)
+		}
+	})
+	return f.args, f.values
 }
 
 func newEffCache() *effCache {
@@ -48,8 +61,7 @@ func (c *effCache) effective(n *parser.Node, name string, v parser.Version) pars
 	s.Spec = spec
 	if fv := c.lookup(level, spec, name); fv != nil {
 		s.Node = fv.nodes[0]
-		s.Args = fv.args
-		s.Values = fv.values
+		s.Args, s.Values = fv.argLists()
 		if spec.Merge == parser.MergeArray || spec.Merge == parser.MergeBitmask {
 			s.Nodes = fv.nodes
 		}
@@ -59,6 +71,23 @@ func (c *effCache) effective(n *parser.Node, name string, v parser.Version) pars
 		s.Values = vals
 	}
 	return s
+}
+
+// nodes returns the directives that make up the value of name at n (nil
+// when unset or when only a default applies), without copying arguments.
+func (c *effCache) nodes(n *parser.Node, name string) []*parser.Node {
+	level := n
+	if n.Directive != nil && n.Block == nil && n.Parent != nil {
+		level = n.Parent
+	}
+	spec := findSpec(level, name)
+	if spec == nil {
+		return nil
+	}
+	if fv := c.lookup(level, spec, name); fv != nil {
+		return fv.nodes
+	}
+	return nil
 }
 
 // findSpec mirrors parser's effectiveSpec: the Spec of name allowed at
@@ -103,10 +132,7 @@ func (c *effCache) lookup(m *parser.Node, spec *parser.Spec, name string) *found
 		nodes = c.levelNodes(m, spec, name)
 	}
 	if len(nodes) > 0 {
-		f = &foundVal{nodes: nodes, args: argValues(nodes[0]), values: make([][]string, len(nodes))}
-		for i, n := range nodes {
-			f.values[i] = argValues(n)
-		}
+		f = &foundVal{nodes: nodes}
 	}
 	c.mu.Lock()
 	c.found[k] = f

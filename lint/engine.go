@@ -189,7 +189,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// every pass, including the comparison runs.
 	eff := newEffCache()
 	hostOf := func(p *Proxy) string {
-		return proxyHost(p, func(n *parser.Node, name string) parser.Setting { return eff.effective(n, name, target) })
+		return proxyHost(p, eff.nodes)
 	}
 	for _, in := range opts.Instances {
 		in.Role = 0

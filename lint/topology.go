@@ -363,12 +363,11 @@ func findVirtualServer(sock []listenRef, host string) *listenRef {
 // proxyHost returns the Host header value a proxy sends, "" when it depends
 // on the request. It mirrors how ngx_http_proxy_module evaluates
 // proxy_set_header Host (default $proxy_host).
-func proxyHost(p *Proxy, effective func(n *parser.Node, name string) parser.Setting) string {
+func proxyHost(p *Proxy, effective func(n *parser.Node, name string) []*parser.Node) string {
 	val := "$proxy_host"
 	prefix := p.Module.Prefix() + "_set_header"
 	if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-		s := effective(p.Node, prefix)
-		for _, n := range s.Nodes {
+		for _, n := range effective(p.Node, prefix) {
 			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "host") {
 				val = n.Args[1].Value
 			}

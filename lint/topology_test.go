@@ -90,7 +90,9 @@ func topo(t *testing.T, tiers []*Tier, confs ...string) (*Topology, []*Instance)
 		ins = append(ins, mustInstance(t, confs[i], confs[i+1]))
 	}
 	resolveTiers(tiers, ins, "")
-	eff := func(n *parser.Node, name string) parser.Setting { return n.Effective(name, parser.DefaultVersion) }
+	eff := func(n *parser.Node, name string) []*parser.Node {
+		return n.Effective(name, parser.DefaultVersion).Nodes
+	}
 	return buildTopology(ins, tiers, func(p *Proxy) string { return proxyHost(p, eff) }), ins
 }
 
