@@ -12,9 +12,19 @@ import (
 // (formats, exit codes, suppressions, baselines, fixes) with fixed rules,
 // whatever the real rules report.
 func init() {
-	if os.Getenv("NGXKEEP_TEST_RULES") == "1" {
+	switch os.Getenv("NGXKEEP_TEST_RULES") {
+	case "1":
 		registry = testRules
+	case "panic":
+		registry = func() []*lint.Analyzer { return append(testRules(), ttPanic) }
 	}
+}
+
+// ttPanic fails the way a buggy rule would: lint must exit 3.
+var ttPanic = &lint.Analyzer{
+	ID: "TT09", Name: "test-panic", Severity: lint.SeverityWarning, Scope: lint.Single,
+	Doc: "Test rule that panics.", Bad: "x", Good: "y",
+	Run: func(*lint.Pass) error { panic("rule bug") },
 }
 
 func testRules() []*lint.Analyzer {
