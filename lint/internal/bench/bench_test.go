@@ -1,4 +1,4 @@
-package lint_test
+package bench_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // The benchmarks run on the 2,000-server tree of gen_large.py (generated
 // once per run; skipped without python3 or the generator):
 //
-//	go test ./lint -run '^$' -bench Large -benchtime 20x
+//	go test ./lint/internal/bench -run '^$' -bench Large -benchtime 20x
 //
 // BenchmarkLintLarge (parse + index + all rules, as "ngxkeep lint" does)
 // must stay within 1.5× BenchmarkGonginxLarge. On a busy machine compare
