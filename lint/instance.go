@@ -417,6 +417,9 @@ type Listen struct {
 	HTTP2         bool
 	ProxyProtocol bool
 	DefaultServer bool
+	// DualStack is set for [::]:port with ipv6only=off: the socket also
+	// accepts IPv4 connections.
+	DualStack bool
 }
 
 func newServer(n *parser.Node) *Server {
@@ -439,6 +442,8 @@ func newServer(n *parser.Node) *Server {
 					l.ProxyProtocol = true
 				case "default_server", "default":
 					l.DefaultServer = true
+				case "ipv6only=off":
+					l.DualStack = l.Addr.Host == "::"
 				}
 			}
 			s.Listens = append(s.Listens, l)

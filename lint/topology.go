@@ -105,9 +105,10 @@ func (t *Topology) InFrontOf(in *Instance) []*Tier { return t.fronts[in] }
 
 // listenRef is a listen socket of a server of an instance.
 type listenRef struct {
-	in *Instance
-	s  *Server
-	l  *Listen
+	in   *Instance
+	s    *Server
+	l    *Listen
+	addr Addr // the address matched (l.Addr, or "*" for the IPv4 side of a dual-stack socket)
 }
 
 // buildTopology computes the links of a run. hostOf gives the Host header
@@ -123,10 +124,16 @@ func buildTopology(ins []*Instance, tiers []*Tier, hostOf func(*Proxy) string) *
 				if l.AddrErr != nil {
 					continue
 				}
-				r := listenRef{in, s, l}
-				if l.Addr.IsUnix() {
+				r := listenRef{in, s, l, l.Addr}
+				switch {
+				case l.Addr.IsUnix():
 					byUnix[l.Addr.Unix] = append(byUnix[l.Addr.Unix], r)
-				} else {
+				case l.DualStack:
+					// [::]:port ipv6only=off also accepts IPv4.
+					r4 := r
+					r4.addr.Host = "*"
+					byPort[l.Addr.Port] = append(byPort[l.Addr.Port], r, r4)
+				default:
 					byPort[l.Addr.Port] = append(byPort[l.Addr.Port], r)
 				}
 			}
@@ -247,16 +254,16 @@ func resolveLink(l *Link, byPort map[int][]listenRef, byUnix map[string][]listen
 	var bestAddr Addr
 	var bestIn *Instance
 	for _, r := range refs {
-		m := matchListen(l.Target, r.l.Addr)
+		m := matchListen(l.Target, r.addr)
 		if m == noMatch {
 			continue
 		}
 		// One socket: the same instance and listen address. A specific
 		// address wins over a wildcard on the same port.
-		if m > best || (m == best && (r.in != bestIn || r.l.Addr != bestAddr) && preferInstance(l, r.in, bestIn)) {
-			best, sock, bestAddr, bestIn = m, nil, r.l.Addr, r.in
+		if m > best || (m == best && (r.in != bestIn || r.addr != bestAddr) && preferInstance(l, r.in, bestIn)) {
+			best, sock, bestAddr, bestIn = m, nil, r.addr, r.in
 		}
-		if m == best && r.in == bestIn && r.l.Addr == bestAddr {
+		if m == best && r.in == bestIn && r.addr == bestAddr {
 			sock = append(sock, r)
 		}
 	}

@@ -221,6 +221,19 @@ http { server { listen 9000; } }`
 	}
 }
 
+func TestTopologyDualStack(t *testing.T) {
+	front := `events {} http { upstream u { server 127.0.0.1:8080; } server { location / { proxy_pass http://u; } } }`
+	for _, tc := range []struct {
+		listen string
+		linked bool
+	}{{"[::]:8080", false}, {"[::]:8080 ipv6only=off", true}} {
+		tp, _ := topo(t, nil, "f.conf", front, "b.conf", "events {} http { server { listen "+tc.listen+"; } }")
+		if got := tp.Links[0].To != nil; got != tc.linked {
+			t.Errorf("listen %s: linked = %v, want %v", tc.listen, got, tc.linked)
+		}
+	}
+}
+
 func TestTopologySelfLinkAndOtherInstancePreferred(t *testing.T) {
 	// Both instances listen on 8080 (different machines in reality): a
 	// target matching both is attributed to the other instance.
