@@ -112,7 +112,9 @@ type Location struct {
 	// keep-alive.
 	KeepaliveTimeout string `hcl:"keepalive_timeout,optional"`
 	// KeepaliveHeaderTimeout, when set, adds "Keep-Alive: timeout=N" (the
-	// second parameter of keepalive_timeout, in seconds).
+	// second parameter of keepalive_timeout, in seconds). nginx inherits
+	// it on its own: a location whose keepalive_timeout has one parameter
+	// keeps the enclosing level's header timeout. [V1.22 checked]
 	KeepaliveHeaderTimeout string `hcl:"keepalive_header_timeout,optional"`
 	KeepaliveRequests      *int   `hcl:"keepalive_requests,optional"`
 	KeepaliveTime          string `hcl:"keepalive_time,optional"`

@@ -25,6 +25,12 @@ const (
 	hlHeaderAlmostDone
 )
 
+// valueStop marks the bytes a header value scan must look at.
+var valueStop = func() (t [256]bool) {
+	t[' '], t['\r'], t['\n'], t[0] = true, true, true, true
+	return
+}()
+
 var tokenLower = func() (t [256]byte) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = byte(c)
@@ -75,6 +81,11 @@ func ParseHeaderLine(b []byte, allowUnderscores bool, h *HeaderLine) (n int, res
 
 		case hlName:
 			if tokenLower[ch] != 0 {
+				q := p + 1
+				for q < len(b) && tokenLower[b[q]] != 0 {
+					q++
+				}
+				p = q - 1
 				break
 			}
 			if ch == '_' {
@@ -118,6 +129,16 @@ func ParseHeaderLine(b []byte, allowUnderscores bool, h *HeaderLine) (n int, res
 			}
 
 		case hlValue:
+			// Fast path: skip the bytes that need no attention.
+			q := p
+			for q < len(b) && !valueStop[b[q]] {
+				q++
+			}
+			if q == len(b) {
+				p = q - 1
+				continue
+			}
+			p, ch = q, b[q]
 			switch ch {
 			case ' ':
 				valEnd = p

@@ -332,6 +332,11 @@ func ParseRequestLine(b []byte, rl *RequestLine) (int, Result) {
 
 		case rlCheckURI:
 			if usual[ch] {
+				q := p + 1
+				for q < len(b) && usual[b[q]] {
+					q++
+				}
+				p = q - 1
 				break
 			}
 			switch ch {
@@ -370,6 +375,11 @@ func ParseRequestLine(b []byte, rl *RequestLine) (int, Result) {
 
 		case rlURI:
 			if usual[ch] {
+				q := p + 1
+				for q < len(b) && usual[b[q]] {
+					q++
+				}
+				p = q - 1
 				break
 			}
 			switch ch {

@@ -25,6 +25,10 @@ type Options struct {
 	// Handler, if set, is asked first for each location's content handler
 	// (tests and embedders); see RegisterHandler for the package hook.
 	Handler HandlerFactory
+	// Listeners are already open listening sockets to use instead of
+	// opening them, keyed by listen address as written in the model
+	// ("127.0.0.1:8080", "*:80"). The instance owns them from Start on.
+	Listeners map[string]*net.TCPListener
 }
 
 // Instance is a running configuration.
@@ -150,16 +154,19 @@ func (s *Instance) openListeners(ic *instanceConf) ([]*listener, error) {
 			out = append(out, l)
 			continue
 		}
-		addr := key
-		host, port, _ := net.SplitHostPort(key)
-		if host == "*" {
-			addr = net.JoinHostPort("0.0.0.0", port)
+		tl := s.givenListener(key)
+		if tl == nil {
+			addr := key
+			host, port, _ := net.SplitHostPort(key)
+			if host == "*" {
+				addr = net.JoinHostPort("0.0.0.0", port)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return nil, fmt.Errorf("listen %s: %w", key, err)
+			}
+			tl = ln.(*net.TCPListener)
 		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, fmt.Errorf("listen %s: %w", key, err)
-		}
-		tl := ln.(*net.TCPListener)
 		backlog := ic.sockets[key]
 		if rc, err := tl.SyscallConn(); err == nil {
 			rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
@@ -174,6 +181,16 @@ func (s *Instance) openListeners(ic *instanceConf) ([]*listener, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// givenListener returns the caller's socket for a normalized address.
+func (s *Instance) givenListener(key string) *net.TCPListener {
+	for a, l := range s.opts.Listeners {
+		if config.NormalizeListenAddress(a) == key {
+			return l
+		}
+	}
+	return nil
 }
 
 // Addr returns the bound address of a configured listen address (as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,4 +235,26 @@ func TestKeepaliveMinTimeout(t *testing.T) {
 	plain.expectEnd("fin", 0, 200*time.Millisecond)
 	held.expectEndSince(begin, "fin", 250*time.Millisecond, 600*time.Millisecond)
 	<-done
+}
+
+func TestGivenListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	inst := decodeInstance(t, instHCL("", strings.Replace(basicOK, "127.0.0.1:0", addr, 1)))
+	s, err := New(inst, Options{Listeners: map[string]*net.TCPListener{addr: ln.(*net.TCPListener)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	if got := s.Addr(addr).String(); got != addr {
+		t.Fatalf("Addr %s", got)
+	}
+	cl := dial(t, addr)
+	expectStatus(t, cl.get("/"), 200)
 }
