@@ -136,6 +136,9 @@ func computeDisplayName(in *Instance, f *parser.File) string {
 		name = f.Path
 	case in.Config != nil && f == in.Config.Main:
 		name = in.Path
+		if name != "-" {
+			name = filepath.ToSlash(filepath.Clean(name))
+		}
 	case !filepath.IsAbs(name) && in.Path != "-" && in.Path != "":
 		if dir := filepath.Dir(in.Path); dir != "." {
 			name = filepath.ToSlash(filepath.Join(dir, name))
