@@ -121,7 +121,7 @@ func BenchmarkProxyRequest(b *testing.B) {
 	br := bufio.NewReader(c)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	c.Write(req)
-	size := readWhole(b, br)
+	size := benchProxyReadResponse(b, br)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -136,9 +136,9 @@ func BenchmarkProxyRequest(b *testing.B) {
 	}
 }
 
-// readWhole reads one response with a Content-Length body and returns its
+// benchProxyReadResponse reads one response with a Content-Length body and returns its
 // size in bytes.
-func readWhole(b *testing.B, br *bufio.Reader) int {
+func benchProxyReadResponse(b *testing.B, br *bufio.Reader) int {
 	n, length := 0, -1
 	for {
 		l, err := br.ReadString('\n')
@@ -147,7 +147,7 @@ func readWhole(b *testing.B, br *bufio.Reader) int {
 		}
 		n += len(l)
 		if v, ok := strings.CutPrefix(strings.ToLower(l), "content-length:"); ok {
-			length = atoiTrim(v)
+			length = benchProxyAtoi(v)
 		}
 		if l == "\r\n" {
 			break
@@ -162,7 +162,7 @@ func readWhole(b *testing.B, br *bufio.Reader) int {
 	return n + length
 }
 
-func atoiTrim(s string) int {
+func benchProxyAtoi(s string) int {
 	n := 0
 	for _, ch := range strings.TrimSpace(s) {
 		if ch < '0' || ch > '9' {
