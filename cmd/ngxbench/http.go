@@ -20,6 +20,9 @@ type loadTarget struct {
 	// queryCost is how many connections one reading adds to it.
 	accepted  func() (int64, error)
 	queryCost int64
+	// pid is the process whose CPU time is measured (with its children):
+	// the server, or the proxy chain's frontend.
+	pid int
 	// pprof is the address of our in-process server's /debug/pprof/, for
 	// --profile.
 	pprof string
@@ -28,7 +31,7 @@ type loadTarget struct {
 // loadRuns measures every target --runs times with wrk, rotating the
 // order each run so that no tool always runs first or last; each measured
 // run follows its own warm-up.
-func (b *bench) loadRuns(s *Suite, cas, wrk string, ts []loadTarget) {
+func (b *bench) loadRuns(s *Suite, cas, cpuLabel, wrk string, ts []loadTarget) {
 	errNoted := map[string]bool{}
 	for i := 0; i < b.o.runs && b.ctx.Err() == nil; i++ {
 		for k := range ts {
@@ -53,7 +56,9 @@ func (b *bench) loadRuns(s *Suite, cas, wrk string, ts []loadTarget) {
 					prof <- fetch(t.pprof, "/debug/pprof/profile?seconds="+strconv.Itoa(secs), path, time.Duration(secs+10)*time.Second)
 				}()
 			}
+			cpu0, cpuErr := cpuTime(t.pid)
 			r, err := b.runWrk(wrk, url, b.o.duration, true)
+			cpu1, cpuErr1 := cpuTime(t.pid)
 			if prof != nil {
 				if perr := <-prof; perr != nil {
 					b.logf("%s: %s: CPU profile: %v", cas, t.tool, perr)
@@ -71,6 +76,11 @@ func (b *bench) loadRuns(s *Suite, cas, wrk string, ts []loadTarget) {
 			s.add(cas, t.tool, "req/s", "req/s", r.RPS)
 			s.add(cas, t.tool, "p50", "ms", float64(r.P50)/float64(time.Millisecond))
 			s.add(cas, t.tool, "p99", "ms", float64(r.P99)/float64(time.Millisecond))
+			if t.pid != 0 && cpuErr == nil && cpuErr1 == nil && r.Requests > 0 {
+				cpu := cpu1 - cpu0
+				s.add(cas, t.tool, cpuLabel+" CPU per 1k req", "ms", float64(cpu)/float64(time.Millisecond)*1000/float64(r.Requests))
+				s.add(cas, t.tool, cpuLabel+" CPU used", "cores", cpu.Seconds()/b.o.duration.Seconds())
+			}
 			if counted && r.Requests > 0 {
 				after, err := t.accepted()
 				if err == nil {
@@ -202,7 +212,7 @@ func (b *bench) serverSuite() {
 		if err != nil {
 			s.skip("ngxkeep: %v", err)
 		} else {
-			ts = append(ts, loadTarget{tool: "ngxkeep", addr: addr, pprof: b.pprofAddr(stats)})
+			ts = append(ts, loadTarget{tool: "ngxkeep", addr: addr, pid: p.pid(), pprof: b.pprofAddr(stats)})
 		}
 	}
 	if _, why := lookTool("nginx"); why != "" {
@@ -218,7 +228,7 @@ func (b *bench) serverSuite() {
 		if err != nil {
 			s.skip("nginx: %v", err)
 		} else {
-			ts = append(ts, loadTarget{tool: "nginx", addr: addr})
+			ts = append(ts, loadTarget{tool: "nginx", addr: addr, pid: p.pid()})
 		}
 	}
 	if len(ts) == 0 {
@@ -226,7 +236,7 @@ func (b *bench) serverSuite() {
 	}
 	s.note("both answer `return 200 \"ok\"` with 2 workers, access_log off, nginx 1.22.1 keep-alive defaults (keepalive_timeout 75s, keepalive_requests 1000); ours runs as %s", b.oursDesc())
 	s.note("load: wrk -t2 -c64 -d%s --latency, each measured run after a %s warm-up; wrk shares the 2 CPUs with the server", wrkSeconds(b.o.duration), wrkSeconds(b.o.warmup))
-	b.loadRuns(s, "return 200", wrk, ts)
+	b.loadRuns(s, "return 200", "server", wrk, ts)
 	s.target(Target{Name: "req/s ngxkeep / nginx", Num: "return 200/ngxkeep/req/s", Den: "return 200/nginx/req/s", Op: ">=", Limit: 1.0})
 	s.target(Target{Name: "p99 ngxkeep / nginx", Num: "return 200/ngxkeep/p99", Den: "return 200/nginx/p99", Op: "<=", Limit: 1.5})
 	s.target(Target{Name: "p50 ngxkeep / nginx", Num: "return 200/ngxkeep/p50", Den: "return 200/nginx/p50"})
@@ -268,6 +278,7 @@ func (b *bench) proxySuite() {
 	}
 	next := func() int { p := ports[0]; ports = ports[1:]; return p }
 	addrOf := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+	lastPID := func() int { return started[len(started)-1].pid() }
 	start := func(name string, startFn func() (*proc, error), addr string) bool {
 		p, err := startFn()
 		if err == nil {
@@ -319,7 +330,7 @@ func (b *bench) proxySuite() {
 			p, statsAddr, err = b.startOurs("ngxkeep frontend", prefix, nginxProxyConf(prefix, port, oursBE), hclProxy(port, oursBE), addrOf(stats))
 			return p, err
 		}, addrOf(port)) {
-			t := loadTarget{tool: "ngxkeep → ngxkeep", addr: addrOf(port), pprof: b.pprofAddr(statsAddr)}
+			t := loadTarget{tool: "ngxkeep → ngxkeep", addr: addrOf(port), pid: lastPID(), pprof: b.pprofAddr(statsAddr)}
 			if oursBEStats != "" {
 				t.accepted = oursCounter
 			} else {
@@ -334,7 +345,7 @@ func (b *bench) proxySuite() {
 		if start("nginx → nginx", func() (*proc, error) {
 			return b.startNginx("nginx frontend", prefix, nginxProxyConf(prefix, port, nginxBE))
 		}, addrOf(port)) {
-			ts = append(ts, loadTarget{tool: "nginx → nginx", addr: addrOf(port), accepted: nginxCounter, queryCost: 1})
+			ts = append(ts, loadTarget{tool: "nginx → nginx", addr: addrOf(port), pid: lastPID(), accepted: nginxCounter, queryCost: 1})
 		}
 		port, stats := next(), next()
 		prefix = b.dir("proxy-ours-nginx")
@@ -343,7 +354,7 @@ func (b *bench) proxySuite() {
 			p, statsAddr, err = b.startOurs("ngxkeep frontend (nginx backend)", prefix, nginxProxyConf(prefix, port, nginxBE), hclProxy(port, nginxBE), addrOf(stats))
 			return p, err
 		}, addrOf(port)) {
-			ts = append(ts, loadTarget{tool: "ngxkeep → nginx", addr: addrOf(port), accepted: nginxCounter, queryCost: 1, pprof: b.pprofAddr(statsAddr)})
+			ts = append(ts, loadTarget{tool: "ngxkeep → nginx", addr: addrOf(port), pid: lastPID(), accepted: nginxCounter, queryCost: 1, pprof: b.pprofAddr(statsAddr)})
 		}
 		if _, why := lookTool("haproxy"); why != "" {
 			s.skip("HAProxy → nginx: %s", why)
@@ -353,7 +364,7 @@ func (b *bench) proxySuite() {
 			if start("HAProxy → nginx", func() (*proc, error) {
 				return b.startHAProxy("haproxy", prefix, haproxyConf(port, nginxBE))
 			}, addrOf(port)) {
-				ts = append(ts, loadTarget{tool: "HAProxy → nginx", addr: addrOf(port), accepted: nginxCounter, queryCost: 1})
+				ts = append(ts, loadTarget{tool: "HAProxy → nginx", addr: addrOf(port), pid: lastPID(), accepted: nginxCounter, queryCost: 1})
 			}
 		}
 		if _, why := lookTool("caddy"); why != "" {
@@ -364,7 +375,7 @@ func (b *bench) proxySuite() {
 			if start("Caddy → nginx", func() (*proc, error) {
 				return b.startCaddy("caddy", prefix, caddyfile(port, nginxBE))
 			}, addrOf(port)) {
-				ts = append(ts, loadTarget{tool: "Caddy → nginx", addr: addrOf(port), accepted: nginxCounter, queryCost: 1})
+				ts = append(ts, loadTarget{tool: "Caddy → nginx", addr: addrOf(port), pid: lastPID(), accepted: nginxCounter, queryCost: 1})
 			}
 		}
 	}
@@ -374,7 +385,7 @@ func (b *bench) proxySuite() {
 	s.note("frontends: 2 workers/threads; nginx and ngxkeep: upstream keepalive 64, proxy_http_version 1.1, proxy_set_header Connection \"\" (other settings at nginx 1.22.1 defaults); HAProxy 2 threads (nbthread 2), HTTP keep-alive both sides, http-reuse always; Caddy GOMAXPROCS=2, reverse_proxy with keepalive_idle_conns(_per_host) 64; backends: 2 workers answering `return 200 \"ok\"`, keepalive_requests 1000 (default)")
 	s.note("ours runs as %s", b.oursDesc())
 	s.note("upstream conns opened per 1k req = connections the backend accepted during the measured wrk run (nginx: stub_status accepts, minus the reading's own connection; ours: the serve child's listener counter) × 1000 / requests wrk completed")
-	b.loadRuns(s, "proxy", wrk, ts)
+	b.loadRuns(s, "proxy", "frontend", wrk, ts)
 	const c = "proxy/"
 	s.target(Target{Name: "req/s ngxkeep→ngxkeep / nginx→nginx", Num: c + "ngxkeep → ngxkeep/req/s", Den: c + "nginx → nginx/req/s", Op: ">=", Limit: 1.0})
 	s.target(Target{Name: "req/s ngxkeep→nginx / HAProxy→nginx", Num: c + "ngxkeep → nginx/req/s", Den: c + "HAProxy → nginx/req/s", Op: ">=", Limit: 1.0})

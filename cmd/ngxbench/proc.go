@@ -367,3 +367,44 @@ func load1() float64 {
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat
+// (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuTime returns the CPU time (user + system) used so far by pid and its
+// children (nginx's workers), from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	total, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range children(pid) {
+		if t, err := procCPU(c); err == nil {
+			total += t
+		}
+	}
+	return total, nil
+}
+
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+	}
+	// Fields after "(comm)": state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad /proc/%d/stat times", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
