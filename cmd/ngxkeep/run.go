@@ -322,8 +322,11 @@ type runner struct {
 	order []string
 	insts map[string]*server.Instance
 	// gone keeps instances removed by a reload, for the summary.
-	gone  []namedInstance
-	admin *http.Server
+	gone []namedInstance
+	// prevUpstreams are the upstream counters of configurations replaced
+	// by reloads (each configuration counts from zero), per instance.
+	prevUpstreams map[string][]upstream.UpstreamSnapshot
+	admin         *http.Server
 }
 
 type namedInstance struct {
@@ -356,14 +359,26 @@ func (r *runner) start(in *runInputs) error {
 		var addrs []string
 		for _, srv := range ci.Servers {
 			for _, l := range srv.Listens {
-				if a := s.Addr(l.Address); a != nil {
-					addrs = append(addrs, a.String())
-				}
+				addrs = append(addrs, boundAddress(s, l.Address))
 			}
 		}
 		r.logger.Info("instance started", "instance", ci.Name, "version", ci.Version, "listen", strings.Join(dedup(addrs), " "))
 	}
 	return nil
+}
+
+// boundAddress is a listen address as configured, with the port the
+// system chose when it was 0.
+func boundAddress(s *server.Instance, listen string) string {
+	norm := config.NormalizeListenAddress(listen)
+	host, port, err := net.SplitHostPort(norm)
+	if err != nil || port != "0" {
+		return norm
+	}
+	if a, ok := s.Addr(listen).(*net.TCPAddr); ok {
+		return net.JoinHostPort(host, fmt.Sprint(a.Port))
+	}
+	return norm
 }
 
 func dedup(s []string) []string {
@@ -412,9 +427,18 @@ func (r *runner) reload(args []string, stdin io.Reader, stderr io.Writer) {
 			go s.Shutdown(context.Background())
 			continue
 		}
+		var before []upstream.UpstreamSnapshot
+		if st := s.Upstreams(); st != nil {
+			before = st.Snapshot()
+		}
 		if err := s.Reload(ci); err != nil {
 			r.logger.Error("reload failed for instance; it keeps its configuration", "instance", name, "error", err)
+			continue
 		}
+		if r.prevUpstreams == nil {
+			r.prevUpstreams = map[string][]upstream.UpstreamSnapshot{}
+		}
+		r.prevUpstreams[name] = mergeUpstreams(r.prevUpstreams[name], before)
 	}
 	var order []string
 	for _, ci := range in.cfg.Instances {
@@ -504,12 +528,6 @@ func (r *runner) shutdown(ctx context.Context) {
 	}
 }
 
-// upstreamStatser is implemented by instances that proxy: the counters of
-// their upstream set.
-type upstreamStatser interface {
-	UpstreamStats() *upstream.Stats
-}
-
 func (r *runner) instances() []namedInstance {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -553,8 +571,8 @@ type upstreamStatsMux struct{ r *runner }
 
 func (m *upstreamStatsMux) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for _, ni := range m.r.instances() {
-		if us, ok := any(ni.inst).(upstreamStatser); ok && us.UpstreamStats() != nil {
-			upstream.AdminHandler(us.UpstreamStats()).ServeHTTP(w, req)
+		if st := ni.inst.Upstreams(); st != nil {
+			upstream.AdminHandler(st).ServeHTTP(w, req)
 			return
 		}
 	}
@@ -603,13 +621,88 @@ func (r *runner) snapshot() runSnapshot {
 			}
 			snap.Listeners = append(snap.Listeners, row)
 		}
-		if us, ok := any(ni.inst).(upstreamStatser); ok && us.UpstreamStats() != nil {
-			for _, u := range us.UpstreamStats().Snapshot() {
-				snap.Upstreams = append(snap.Upstreams, upstreamSummary{Instance: ni.name, UpstreamSnapshot: u})
-			}
+		var cur []upstream.UpstreamSnapshot
+		if st := ni.inst.Upstreams(); st != nil {
+			cur = st.Snapshot()
+		}
+		r.mu.Lock()
+		prev := r.prevUpstreams[ni.name]
+		r.mu.Unlock()
+		for _, u := range mergeUpstreams(prev, cur) {
+			snap.Upstreams = append(snap.Upstreams, upstreamSummary{Instance: ni.name, UpstreamSnapshot: u})
 		}
 	}
 	return snap
+}
+
+// mergeUpstreams adds two sets of upstream counters, peer by peer (the
+// idle gauge is taken from b, the current one).
+func mergeUpstreams(a, b []upstream.UpstreamSnapshot) []upstream.UpstreamSnapshot {
+	if len(a) == 0 {
+		return b
+	}
+	type key struct{ u, p string }
+	peers := map[key]*upstream.PeerSnapshot{}
+	var order []key
+	add := func(list []upstream.UpstreamSnapshot, gauge bool) {
+		for _, u := range list {
+			for _, p := range u.Peers {
+				k := key{u.Name, p.Peer}
+				cur, ok := peers[k]
+				if !ok {
+					cp := p
+					cp.Closed = map[string]int64{}
+					for n, v := range p.Closed {
+						cp.Closed[n] = v
+					}
+					if !gauge {
+						cp.Idle = 0
+					}
+					peers[k] = &cp
+					order = append(order, k)
+					continue
+				}
+				cur.Opened += p.Opened
+				cur.Reused += p.Reused
+				cur.Returned += p.Returned
+				cur.Requests += p.Requests
+				cur.Failures += p.Failures
+				if gauge {
+					cur.Idle = p.Idle
+				}
+				for n, v := range p.Closed {
+					cur.Closed[n] += v
+				}
+			}
+		}
+	}
+	add(a, false)
+	add(b, true)
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i].u != order[j].u {
+			return order[i].u < order[j].u
+		}
+		return order[i].p < order[j].p
+	})
+	var out []upstream.UpstreamSnapshot
+	for _, k := range order {
+		p := *peers[k]
+		if len(out) == 0 || out[len(out)-1].Name != k.u {
+			out = append(out, upstream.UpstreamSnapshot{Name: k.u, Totals: upstream.PeerSnapshot{Upstream: k.u, Closed: map[string]int64{}}})
+		}
+		u := &out[len(out)-1]
+		u.Peers = append(u.Peers, p)
+		u.Totals.Opened += p.Opened
+		u.Totals.Reused += p.Reused
+		u.Totals.Returned += p.Returned
+		u.Totals.Requests += p.Requests
+		u.Totals.Failures += p.Failures
+		u.Totals.Idle += p.Idle
+		for n, v := range p.Closed {
+			u.Totals.Closed[n] += v
+		}
+	}
+	return out
 }
 
 // writeRunSummary prints the exit summary: one table for the listeners,
@@ -627,6 +720,9 @@ func writeRunSummary(w io.Writer, r *runner, profile colorprofile.Profile) error
 		b.WriteString(renderTable(rows, "INSTANCE", "LISTEN", "CONNS", "REQUESTS", "REUSE", "CLOSED (REASON×N)", "CONNECTION: CLOSE SENT"))
 	}
 	rows = rows[:0]
+	if len(snap.Upstreams) > 0 {
+		b.WriteByte('\n')
+	}
 	for _, u := range snap.Upstreams {
 		for _, p := range u.Peers {
 			closed := map[string]uint64{}

@@ -23,6 +23,7 @@ import (
 //	envsubst FILE...             replace $VAR and ${VAR} in the files
 //	http [-want RE] HOSTPORT PATH...
 //	                             send GET PATH for each PATH on one connection
+//	                             (POST:N:PATH sends a POST with an N-byte body)
 //	                             (retrying the connect for up to 10s) and print
 //	                             each response's status line, Connection
 //	                             header and body; with -want, repeat the whole
@@ -111,7 +112,16 @@ func exchange(addr string, paths []string, deadline time.Time) (string, error) {
 	br := bufio.NewReader(c)
 	var b strings.Builder
 	for _, p := range paths {
-		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", p); err != nil {
+		req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: test\r\n\r\n", p)
+		if rest, ok := strings.CutPrefix(p, "POST:"); ok {
+			size, path, _ := strings.Cut(rest, ":")
+			n, err := strconv.Atoi(size)
+			if err != nil {
+				return "", fmt.Errorf("bad request %q", p)
+			}
+			req = fmt.Sprintf("POST %s HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n%s", path, n, strings.Repeat("x", n))
+		}
+		if _, err := io.WriteString(c, req); err != nil {
 			return b.String(), err
 		}
 		resp, err := http.ReadResponse(br, nil)
