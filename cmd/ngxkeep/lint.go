@@ -207,8 +207,16 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 		if err != nil {
 			return nil, err
 		}
-		res, err := lint.Run(context.Background(), lint.Options{Target: target, Analyzers: analyzers,
-			Instances: instances, Config: cfg, Baseline: baseline})
+		opts := lint.Options{Target: target, Analyzers: analyzers,
+			Instances: instances, Config: cfg, Baseline: baseline}
+		switch {
+		case f.format == "sarif" || f.format == "github" || f.format == "checkstyle",
+			f.writeBaseline != "", f.diff:
+			// Nothing shows what other versions would add: skip the
+			// comparison runs.
+			opts.CompareVersions = []parser.Version{}
+		}
+		res, err := lint.Run(context.Background(), opts)
 		if err != nil {
 			return nil, &exitError{code: exitInternal, err: err}
 		}
