@@ -358,7 +358,15 @@ func parseWants(s string) ([]*want, error) {
 	return out, nil
 }
 
-func check(t *testing.T, c *tcase, a *lint.Analyzer) {
+// reporter is the part of testing.T the checks use (tests of this package
+// record what they report).
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+func check(t reporter, c *tcase, a *lint.Analyzer) {
 	t.Helper()
 	res, err := c.run(a)
 	if err != nil {
@@ -409,7 +417,7 @@ func check(t *testing.T, c *tcase, a *lint.Analyzer) {
 	checkFixes(t, c, res, a)
 }
 
-func checkShape(t *testing.T, res *lint.Result, f *lint.Finding) {
+func checkShape(t reporter, res *lint.Result, f *lint.Finding) {
 	t.Helper()
 	where := fmt.Sprintf("%s:%d:%d: %s", f.File, f.Pos.Line, f.Pos.Col, f.Rule)
 	if strings.TrimSpace(f.Message) == "" {
@@ -432,7 +440,7 @@ func checkShape(t *testing.T, res *lint.Result, f *lint.Finding) {
 
 // checkFixes applies the fixes and lints again: the fixed findings must be
 // gone, and text outside the edits must be unchanged.
-func checkFixes(t *testing.T, c *tcase, res *lint.Result, a *lint.Analyzer) {
+func checkFixes(t reporter, c *tcase, res *lint.Result, a *lint.Analyzer) {
 	t.Helper()
 	fixed := 0
 	for _, f := range res.Findings {
