@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,10 @@ func (b *bench) idleRun(s *Suite, cas, tool string, n int, last bool,
 		path := filepath.Join(b.o.profile, profileName(cas, tool)+".heap.pprof")
 		if err := fetch(stats, "/debug/pprof/heap", path, 30*time.Second); err != nil {
 			b.logf("idle: heap profile: %v", err)
+		}
+		// The text form ends with runtime.MemStats (stacks, GC goal).
+		if err := fetch(stats, "/debug/pprof/heap?debug=1", strings.TrimSuffix(path, ".pprof")+".txt", 30*time.Second); err != nil {
+			b.logf("idle: heap profile text: %v", err)
 		}
 	}
 	per := float64(loaded-base) / float64(n)

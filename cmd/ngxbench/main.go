@@ -51,6 +51,7 @@ import (
 // options are the driver's flags.
 type options struct {
 	json     bool
+	jsonOut  string // also write the JSON here
 	runs     int
 	duration time.Duration
 	warmup   time.Duration
@@ -86,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	fs.StringVar(&o.jsonOut, "json-out", "", "also write the results as JSON to this file (one run, both forms)")
 	fs.IntVar(&o.runs, "runs", 5, "repetitions of every measurement (at least 1; 5 or more for a spread worth reading)")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each wrk run (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up before each measured run (whole seconds)")
@@ -198,9 +200,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		b.logf("== suite %s done in %s", s, time.Since(start).Round(time.Second))
 	}
+	if b.oursMode != "" {
+		b.res.Ours = b.oursDesc()
+	}
 	b.res.LoadAfter = loadavg()
 	b.res.Finished = time.Now().UTC().Format(time.RFC3339)
 	b.res.evaluate()
+	if o.jsonOut != "" {
+		data, err := json.MarshalIndent(&b.res, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonOut, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "ngxbench: --json-out: %v\n", err)
+			return 3
+		}
+	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

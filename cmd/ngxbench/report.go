@@ -19,6 +19,7 @@ type Results struct {
 	Duration   string   `json:"wrk_duration"`
 	LoadBefore string   `json:"loadavg_before"`
 	LoadAfter  string   `json:"loadavg_after"`
+	Ours       string   `json:"ours,omitempty"` // how our servers ran
 	Suites     []*Suite `json:"suites"`
 }
 
@@ -224,6 +225,9 @@ func (r *Results) writeText(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d CPU (%s), %s RAM, kernel %s, %s\n", m.NProc, m.CPU, m.Memory, m.Kernel, m.GoVersion)
 	fmt.Fprintf(w, "tools: %s\n", strings.Join(m.toolList(), "; "))
 	fmt.Fprintf(w, "load average (1/5/15 min): before %s, after %s\n", r.LoadBefore, r.LoadAfter)
+	if r.Ours != "" {
+		fmt.Fprintf(w, "our servers: %s\n", r.Ours)
+	}
 	fmt.Fprintf(w, "method: %d runs per measurement, alternating ours and the references; median and min–max over the runs; ratios are ratios of medians; wrk runs %s\n", r.Runs, r.Duration)
 	for _, s := range r.Suites {
 		fmt.Fprintf(w, "\n== %s\n", s.Name)
