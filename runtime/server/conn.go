@@ -99,7 +99,7 @@ func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c.ctx, c.stop = context.WithCancel(w.ctx)
 	c.hbuf = make([]byte, ac.defaultServer.headerBufSize)
 	c.buf = c.hbuf
-	c.wbuf = make([]byte, 0, 4096)
+	c.wbuf = make([]byte, 0, 1024)
 	c.head.ContentLength = -1
 	return c
 }
@@ -289,6 +289,10 @@ func (c *conn) readRequest() (*Request, Reason) {
 		c.buf, c.pos, c.last = c.hbuf, 0, 0
 		if err := c.flush(c.sendTimeout()); err != nil {
 			return nil, c.writeErrorReason(err)
+		}
+		if cap(c.wbuf) > 64<<10 {
+			// Do not keep a big output buffer on an idle connection.
+			c.wbuf = make([]byte, 0, 1024)
 		}
 		var reason Reason
 		if c.requests == 0 {
