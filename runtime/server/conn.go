@@ -142,8 +142,9 @@ func (c *conn) serve() {
 
 // ---- reading ----
 
-// deadline arms the socket's read deadline and checks for a pending close
-// request after doing so, so that a concurrent wake-up is never lost.
+// read reads from the socket until deadline. It flushes pending output
+// first, and checks for a close request after arming the deadline, so that
+// a concurrent wake-up by the worker is never lost.
 func (c *conn) read(p []byte, deadline time.Time) (int, error) {
 	if len(c.wbuf) > 0 {
 		// Never wait for the client with a response still buffered
@@ -538,7 +539,9 @@ func (c *conn) waitFirstByte(deadline time.Time) Reason {
 	n, err := c.read(c.buf, deadline)
 	c.last = n
 	if n > 0 {
-		c.w.setState(c, stateActive)
+		if !c.w.setState(c, stateActive) {
+			return c.requestedReason() // reclaimed as the data arrived
+		}
 		return ReasonNone
 	}
 	switch {
@@ -563,7 +566,9 @@ func (c *conn) waitKeepalive() Reason {
 		n, err := c.read(c.buf, time.Now().Add(first))
 		if n > 0 {
 			c.last = n
-			c.w.setState(c, stateActive)
+			if !c.w.setState(c, stateActive) {
+				return c.requestedReason() // reclaimed as the data arrived
+			}
 			return ReasonNone
 		}
 		switch {
@@ -585,7 +590,9 @@ func (c *conn) waitKeepalive() Reason {
 	n, err := c.read(c.buf, time.Now().Add(timeout))
 	if n > 0 {
 		c.last = n
-		c.w.setState(c, stateActive)
+		if !c.w.setState(c, stateActive) {
+			return c.requestedReason() // reclaimed as the data arrived
+		}
 		return ReasonNone
 	}
 	switch {
@@ -660,8 +667,8 @@ func (c *conn) runPhases(r *Request) int {
 		loc = srv.unmatched
 	}
 	if !r.internal && loc.internal {
+		// Before ngx_http_update_location_config: no keep-alive vetoes.
 		r.loc = loc
-		c.updateLocationConfig(r)
 		return 404
 	}
 	r.loc = loc
