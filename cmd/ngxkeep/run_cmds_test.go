@@ -29,7 +29,9 @@ import (
 //	                             header and body; with -want, repeat the whole
 //	                             exchange until the output matches RE (10s)
 //	signal PIDFILE SIG           send SIG (HUP, QUIT, TERM, INT) to the PID in
-//	                             PIDFILE, waiting up to 10s for the file
+//	                             PIDFILE, waiting up to 10s for the file; after
+//	                             a stop signal the process gets 15s to exit
+//	                             before it is killed (so "wait" is bounded)
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"freeport": cmdFreeport,
 	"envsubst": cmdEnvsubst,
@@ -161,6 +163,9 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 			if err == nil && pid > 0 {
 				ts.Check(syscall.Kill(pid, sig))
+				if sig != syscall.SIGHUP {
+					go watchdog(pid, 15*time.Second)
+				}
 				return
 			}
 		}
@@ -169,4 +174,16 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// watchdog kills pid if it is still alive after d.
+func watchdog(pid int, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
 }
