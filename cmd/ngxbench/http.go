@@ -384,7 +384,7 @@ func (b *bench) proxySuite() {
 	}
 	s.note("frontends: 2 workers/threads; nginx and ngxkeep: upstream keepalive 64, proxy_http_version 1.1, proxy_set_header Connection \"\" (other settings at nginx 1.22.1 defaults); HAProxy 2 threads (nbthread 2), HTTP keep-alive both sides, http-reuse always; Caddy GOMAXPROCS=2, reverse_proxy with keepalive_idle_conns(_per_host) 64; backends: 2 workers answering `return 200 \"ok\"`, keepalive_requests 1000 (default)")
 	s.note("ours runs as %s", b.oursDesc())
-	s.note("upstream conns opened per 1k req = connections the backend accepted during the measured wrk run (nginx: stub_status accepts, minus the reading's own connection; ours: the serve child's listener counter) × 1000 / requests wrk completed")
+	s.note("upstream conns opened per 1k req = connections the backend accepted during the measured wrk run (nginx: stub_status accepts, minus the reading's own connection; ours: the accepted-connection counter of its /stats endpoint) × 1000 / requests wrk completed")
 	b.loadRuns(s, "proxy", "frontend", wrk, ts)
 	const c = "proxy/"
 	s.target(Target{Name: "req/s ngxkeep→ngxkeep / nginx→nginx", Num: c + "ngxkeep → ngxkeep/req/s", Den: c + "nginx → nginx/req/s", Op: ">=", Limit: 1.0})
