@@ -244,14 +244,19 @@ func isTimeoutErr(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// schedSlack is added to the upper bound of every time window: the tests
+// share a loaded machine with other suites, and a late wake-up must not
+// read as a wrong timeout. Lower bounds stay exact.
+const schedSlack = 400 * time.Millisecond
+
 // expectEnd asserts how and within which window the connection ends.
 func (cl *client) expectEnd(want string, min, max time.Duration) {
 	cl.t.Helper()
-	how, data, el := cl.end(max + 500*time.Millisecond)
+	how, data, el := cl.end(max + schedSlack + 500*time.Millisecond)
 	if how != want {
 		cl.t.Fatalf("connection ended %s after %v (data %q), want %s", how, el, data, want)
 	}
-	if want != "open" && (el < min || el > max) {
+	if want != "open" && (el < min || el > max+schedSlack) {
 		cl.t.Fatalf("connection ended %s after %v, want within [%v, %v]", how, el, min, max)
 	}
 }
@@ -332,13 +337,13 @@ func decodeInstance(t *testing.T, src string) *config.Instance {
 // expectEndSince is expectEnd with the window measured from since.
 func (cl *client) expectEndSince(since time.Time, want string, min, max time.Duration) {
 	cl.t.Helper()
-	wait := time.Until(since.Add(max + 500*time.Millisecond))
+	wait := time.Until(since.Add(max + schedSlack + 500*time.Millisecond))
 	how, data, _ := cl.end(wait)
 	el := time.Since(since)
 	if how != want {
 		cl.t.Fatalf("connection ended %s after %v (data %q), want %s", how, el, data, want)
 	}
-	if el < min || el > max+100*time.Millisecond {
+	if el < min || el > max+schedSlack {
 		cl.t.Fatalf("connection ended %s after %v, want within [%v, %v]", how, el, min, max)
 	}
 }
