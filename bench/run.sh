@@ -17,6 +17,7 @@ mkdir -p bench/results
 	echo "# cpu:      $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	echo "# kernel:   $(uname -sr)"
 	echo "# go:       $(go version)"
+	echo "# git:      HEAD $(git rev-parse --short HEAD); $(git status --porcelain -- parser lint rules runtime cmd | wc -l) uncommitted files under parser lint rules runtime cmd (go build includes them)"
 	echo "# nginx:    $(nginx -v 2>&1 || echo missing)"
 	echo "# haproxy:  $(haproxy -v 2>/dev/null | head -1 || echo missing)"
 	echo "# caddy:    $(caddy version 2>/dev/null || echo missing)"
