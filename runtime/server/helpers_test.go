@@ -295,7 +295,7 @@ func expectStatus(t *testing.T, r *response, want int) {
 // waitStats polls the instance until cond holds or a second passes.
 func waitStats(t *testing.T, s *testServer, cond func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st := s.Stats()
 		if cond(st) {

@@ -27,12 +27,12 @@ func (cl *client) afterFIN(delay time.Duration) string {
 
 func lingeringServer(version, mode string) string {
 	return "instance \"t\" {\n  version = \"" + version + "\"\n" + server(
-		"    unmatched {\n      lingering_timeout = \"300ms\"\n    }\n"+
-			loc("prefix", "/", "      lingering_timeout = \"300ms\"\n      lingering_close = \""+mode+"\"\n"+ret(200, "ok"))) + "}\n"
+		"    unmatched {\n      lingering_timeout = \"1s\"\n    }\n"+
+			loc("prefix", "/", "      lingering_timeout = \"1s\"\n      lingering_close = \""+mode+"\"\n"+ret(200, "ok"))) + "}\n"
 }
 
 // TestLingeringClose follows the lingering_close table of nginx 1.22.1
-// (lingering_timeout 1s there, 300ms here). [V1.22 checked]
+// (lingering_timeout 1s). [V1.22 checked]
 func TestLingeringClose(t *testing.T) {
 	on := start(t, lingeringServer("1.22.1", "on"))
 	always := start(t, lingeringServer("1.22.1", "always"))
@@ -49,8 +49,8 @@ func TestLingeringClose(t *testing.T) {
 	cl = dial(t, on.addr)
 	cl.send(closeReq + "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	cl.read(false)
-	if got := cl.afterFIN(500 * time.Millisecond); got != "closed" {
-		t.Errorf("on, pipelined bytes, data after 500ms: %s", got)
+	if got := cl.afterFIN(1500 * time.Millisecond); got != "closed" {
+		t.Errorf("on, pipelined bytes, data after 1.5s: %s", got)
 	}
 
 	cl = dial(t, on.addr)

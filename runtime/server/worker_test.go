@@ -16,22 +16,23 @@ import (
 // [V1.22 checked]
 func TestConnectionPressure(t *testing.T) {
 	s := start(t, instHCL("  worker_connections = 32\n", basicOK))
+	const slots = 32 - 1 - 1 // the listener and the channel to the master
 	var clients []*client
 	closedAt := map[int][]int{}
-	isClosed := make([]bool, 40)
+	oldest := 0 // lowest index not seen closed; victims are the oldest
 	for i := 0; i < 40; i++ {
 		cl := dial(t, s.addr)
 		expectStatus(t, cl.get("/"), 200)
 		clients = append(clients, cl)
-		time.Sleep(5 * time.Millisecond)
-		for j, c := range clients {
-			if isClosed[j] {
-				continue
+		// Reclaimed connections give their slot back at once and close
+		// soon after; wait until every reclaimed one is gone.
+		waitStats(t, s, func(st Stats) bool { return st.Workers[0].Connections+st.Workers[0].Free == slots })
+		for oldest < len(clients) {
+			if how, _, _ := clients[oldest].end(20 * time.Millisecond); how != "fin" {
+				break
 			}
-			if how, _, _ := c.end(time.Millisecond); how == "fin" {
-				isClosed[j] = true
-				closedAt[i] = append(closedAt[i], j)
-			}
+			closedAt[i] = append(closedAt[i], oldest)
+			oldest++
 		}
 	}
 	want := map[int][]int{28: {0, 1, 2}, 31: {3, 4, 5}, 34: {6, 7, 8}, 37: {9, 10, 11}}
