@@ -23,7 +23,7 @@ func TestBodyDiscard(t *testing.T) {
 		cl.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
 		r := cl.read(false)
 		expectConn(t, r, "keep-alive")
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		cl.send("abc")
 		expectStatus(t, cl.get("/"), 200)
 	})

@@ -92,7 +92,7 @@ func TestClientBodyTimeout(t *testing.T) {
 			map[string]Handler{"/": readAllHandler})
 		cl := dial(t, s.addr)
 		cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		cl.send("de") // progress re-arms the body timer
 		cl.expectEnd(c.end, 250*time.Millisecond, 700*time.Millisecond)
 		waitStats(t, s, func(st Stats) bool { return closes(st, ReasonBodyTimeout) == 1 })
