@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/ngxkeep/ngxkeep/parser"
 	"github.com/ngxkeep/ngxkeep/runtime/config"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -232,7 +233,8 @@ func fileExists(p string) bool {
 }
 
 // TestRoundTrip: for every valid configuration, the model equals the
-// model read back from its HCL, and the model validates.
+// model read back from its HCL, the HCL is formatted as hclwrite.Format
+// would, and the model validates.
 func TestRoundTrip(t *testing.T) {
 	n := 0
 	for _, c := range corpus(t) {
@@ -242,6 +244,9 @@ func TestRoundTrip(t *testing.T) {
 		for _, v := range []parser.Version{v122, v130} {
 			model, rep := Translate([]*parser.Config{c.cfg}, v)
 			src := Encode(model, rep)
+			if f := hclwrite.Format(src); !bytes.Equal(f, src) {
+				t.Errorf("%s (%s): Encode's output is not in hclwrite.Format's layout (-Encode +Format):\n%s", c.name, v, cmp.Diff(string(src), string(f)))
+			}
 			back, diags := config.Decode("translated.hcl", src)
 			if diags.HasErrors() {
 				t.Errorf("%s (%s): decode: %v\n%s", c.name, v, diags, src)
@@ -353,4 +358,27 @@ func verdict(t *testing.T, r *Report, name string, line int) (Verdict, string) {
 	sort.Strings(have)
 	t.Fatalf("no entry for %s on line %d; have %v", name, line, have)
 	return 0, ""
+}
+
+// BenchmarkTranslate translates and encodes a generated configuration of
+// 500 servers, each with an upstream and three locations.
+func BenchmarkTranslate(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("events {}\nhttp {\n    keepalive_timeout 30s;\n    proxy_http_version 1.1;\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&src, "    upstream u%d { server 127.0.0.1:%d; keepalive 8; }\n", i, 10000+i)
+		fmt.Fprintf(&src, "    server {\n        listen 127.0.0.1:%d;\n        server_name s%d.example;\n", 20000+i, i)
+		fmt.Fprintf(&src, "        location / { proxy_set_header Connection \"\"; proxy_pass http://u%d; }\n", i)
+		src.WriteString("        location = /health { return 200 \"ok\\n\"; }\n        location ~ \\.php$ { return 403; }\n    }\n")
+	}
+	src.WriteString("}\n")
+	c := parser.Parse("bench.conf", []byte(src.String()), parser.Options{})
+	if c.HasErrors() {
+		b.Fatal(c.Diagnostics)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		model, rep := Translate([]*parser.Config{c}, v130)
+		Encode(model, rep)
+	}
 }
