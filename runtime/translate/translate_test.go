@@ -18,6 +18,7 @@ import (
 	"github.com/ngxkeep/ngxkeep/parser"
 	"github.com/ngxkeep/ngxkeep/runtime/config"
 	"github.com/rogpeppe/go-internal/txtar"
+	"go.uber.org/goleak"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -35,6 +36,12 @@ func TestMain(m *testing.M) {
 	corpusDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
