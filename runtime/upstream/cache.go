@@ -11,9 +11,16 @@ import (
 // Connection states while it is known to the cache.
 const (
 	connActive uint8 = iota // in use by a request
-	connIdle                // idle in the cache, watched
-	connTaken               // removed from the cache; the watcher is being stopped
+	connIdle                // idle in the cache
+	connTaken               // removed from the cache, not settled yet
 )
+
+// watchDelay is how long a connection sits in the cache before a goroutine
+// starts watching it for read events. A connection reused sooner (the
+// common case under load) never gets one: taking it checks the socket
+// without waiting instead (probe), which sees every event that arrived
+// before the take, as nginx's event loop would have.
+const watchDelay = 50 * time.Millisecond
 
 // upConn is one connection to a peer.
 type upConn struct {
@@ -25,9 +32,18 @@ type upConn struct {
 	start    time.Time
 	cached   bool // taken from the cache for the current attempt
 
+	// sock probes the socket without reading (nil: not supported).
+	sock *sockProbe
+
 	// Guarded by the group's mutex while the connection is in the cache.
 	state     uint8
 	item      *cacheItem
+	idleSince time.Time
+	idleTimer *time.Timer // armed while idle until the watcher starts
+	watching  bool        // a watcher goroutine is reading the socket
+	// watched is set when the connection left the cache with a watcher
+	// running; settle stops it.
+	watched   bool
 	watchDone chan struct{}
 	watchErr  error
 }
@@ -86,8 +102,7 @@ func (k *kaCache) take(addr string, tag any) *upConn {
 		k.unlink(it)
 		it.c, it.tag = nil, nil
 		k.free = append(k.free, it)
-		c.state = connTaken
-		c.item = nil
+		c.taken()
 		return c
 	}
 	return nil
@@ -105,14 +120,21 @@ func (k *kaCache) put(c *upConn, tag any) (evicted *upConn) {
 		it = k.head.prev
 		k.unlink(it)
 		evicted = it.c
-		evicted.state = connTaken
-		evicted.item = nil
+		evicted.taken()
 	}
 	it.c, it.tag = c, tag
 	k.pushFront(it)
 	c.state = connIdle
 	c.item = it
 	return evicted
+}
+
+// taken marks a connection removed from the cache. Mutex held.
+func (c *upConn) taken() {
+	c.state = connTaken
+	c.item = nil
+	c.watched = c.watching
+	c.watching = false
 }
 
 // drain removes every idle connection (worker exit). Mutex held.
@@ -124,23 +146,42 @@ func (k *kaCache) drain() []*upConn {
 		k.unlink(it)
 		it.c, it.tag = nil, nil
 		k.free = append(k.free, it)
-		c.state = connTaken
-		c.item = nil
+		c.taken()
 		out = append(out, c)
 		it = next
 	}
 	return out
 }
 
-// startWatch arms the idle watcher of a connection just saved in the cache:
-// any read event closes it (ngx_http_upstream_keepalive_close_handler), and
-// so does the idle timeout. Called with the group mutex held.
-func (g *group) startWatch(c *upConn) {
+// startWatch arms the idle handling of a connection just saved in the
+// cache: any read event closes it (ngx_http_upstream_keepalive_close_handler),
+// and so does the idle timeout. Called with the group mutex held.
+func (g *group) startWatch(c *upConn, now time.Time) {
+	c.idleSince = now
+	c.watching = false
+	d := min(watchDelay, g.up.keepalive.timeout)
+	if c.idleTimer == nil {
+		c.idleTimer = time.AfterFunc(d, func() { g.idleFired(c) })
+	} else {
+		c.idleTimer.Reset(d)
+	}
+}
+
+// idleFired starts watching a connection that stayed idle for watchDelay:
+// this goroutine blocks reading it until an event or the idle timeout.
+func (g *group) idleFired(c *upConn) {
+	g.mu.Lock()
+	if c.state != connIdle || c.watching {
+		g.mu.Unlock()
+		return
+	}
+	c.watching = true
 	c.watchDone = make(chan struct{})
 	c.watchErr = nil
-	_ = c.nc.SetReadDeadline(time.Now().Add(g.up.keepalive.timeout))
+	_ = c.nc.SetReadDeadline(c.idleSince.Add(g.up.keepalive.timeout))
 	g.w.watchers.Add(1)
-	go g.watch(c, c.watchDone)
+	g.mu.Unlock()
+	g.watch(c, c.watchDone)
 }
 
 func (g *group) watch(c *upConn, done chan struct{}) {
@@ -157,8 +198,8 @@ func (g *group) watch(c *upConn, done chan struct{}) {
 		g.cache.unlink(it)
 		it.c, it.tag = nil, nil
 		g.cache.free = append(g.cache.free, it)
-		c.item = nil
-		c.state = connTaken
+		c.taken()
+		c.watched = false // this goroutine is the watcher
 		g.mu.Unlock()
 		close(done)
 		reason := CloseBackendClosed
@@ -176,11 +217,18 @@ func (g *group) watch(c *upConn, done chan struct{}) {
 
 var errUnexpectedData = errors.New("unexpected data from upstream on idle keepalive connection")
 
-// settle stops the watcher of a connection removed from the cache and
-// reports whether it is still usable: a read event that raced with the
+// settle ends the idle handling of a connection removed from the cache and
+// reports whether it is still usable: a read event that arrived before the
 // removal means the connection is gone, as if nginx had handled that event
-// first.
+// first. Call it after take, without the group mutex.
 func (c *upConn) settle() error {
+	if !c.watched {
+		// The timer's function may still run; it finds the connection
+		// taken and returns.
+		c.idleTimer.Stop()
+		return c.sock.probe()
+	}
+	c.watched = false
 	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 	<-c.watchDone
 	_ = c.nc.SetReadDeadline(time.Time{})

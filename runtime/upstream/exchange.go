@@ -484,10 +484,13 @@ func (x *exchange) takeCached(pr *peer) *upConn {
 // true when the exchange is finished, false to try the next peer.
 func (x *exchange) attempt() bool {
 	c, p := x.c, x.p
-	if err := socketError(c.nc); err != nil {
-		// ngx_http_upstream_test_connect: the error is pending before
-		// anything was sent, so even a POST may be retried.
-		return !x.next(ftError, err)
+	// ngx_http_upstream_test_connect: an error pending before anything
+	// was sent lets even a POST be retried. A cached connection was just
+	// probed by settle, which reports such an error too.
+	if !c.cached {
+		if err := c.sock.socketError(); err != nil {
+			return !x.next(ftError, err)
+		}
 	}
 	x.requestSent = true
 	if x.unbuf {
@@ -769,7 +772,7 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 	}
 	if reason == numCloseReasons {
 		evicted = g.cache.put(c, x.tag)
-		g.startWatch(c)
+		g.startWatch(c, now)
 	}
 	pr := x.pick.current
 	disabled := x.pick.free(failed, now.Unix())

@@ -4,5 +4,11 @@ package upstream
 
 import "net"
 
-// socketError has no portable implementation outside unix.
-func socketError(nc net.Conn) error { return nil }
+// sockProbe has no portable implementation outside unix: no checks.
+type sockProbe struct{}
+
+func newSockProbe(nc net.Conn) *sockProbe { return nil }
+
+func (p *sockProbe) socketError() error { return nil }
+
+func (p *sockProbe) probe() error { return nil }

@@ -102,7 +102,7 @@ func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Dura
 	if err != nil {
 		return nil, err
 	}
-	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now()}
+	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now(), sock: newSockProbe(nc)}
 	c.br = bufio.NewReaderSize(nc, 4096)
 	pr.stats.Opened.Add(1)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
