@@ -71,7 +71,10 @@ func newProxyInstance(inst *config.Instance, opts *Options) (HandlerFactory, err
 			}
 			return nil, errors.New("location " + strconv.Quote(loc.Path) + ": " + err.Error())
 		}
-		h := &proxyHandler{pi: pi, p: p, buffering: true, reqBuffering: true}
+		h := &proxyHandler{pi: pi, p: p, buffering: true, reqBuffering: true, passBody: true}
+		if loc.Proxy.PassRequestBody != nil {
+			h.passBody = *loc.Proxy.PassRequestBody
+		}
 		if loc.Proxy.Buffering != nil {
 			h.buffering = *loc.Proxy.Buffering
 		}
@@ -174,6 +177,7 @@ type proxyHandler struct {
 	p            *upstream.Proxy
 	buffering    bool
 	reqBuffering bool
+	passBody     bool
 }
 
 var proxyStates = sync.Pool{New: func() any {
@@ -257,8 +261,13 @@ func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {
 	req.ContentLength = head.ContentLength
 	req.Chunked = head.Chunked
 	req.Body = nil
-	if r.HasBody() {
+	if r.HasBody() && h.passBody {
 		req.Body = &st.body
+		// ngx_http_read_client_request_body runs before the upstream is
+		// contacted: the body counts as being read from now on (so an
+		// early answer ends with lingering close, not a discard), and
+		// "100 Continue" goes out. An error surfaces on the first read.
+		r.readBody(nil)
 	}
 	req.RemoteAddr = netip.AddrPort{}
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -489,11 +498,17 @@ func proxyBodyStatus(err error) int {
 
 var errBodyStopped = errors.New("request body reading stopped")
 
-func wrapBodyErr(err error) error {
-	if err == nil || err == io.EOF {
-		return err
+// bodyResult maps a body read's error and reports the end of the body
+// with the last bytes, so that the exchange knows the body was sent
+// completely (u->request_body_sent) without another read.
+func bodyResult(r *Request, n int, err error) (int, error) {
+	switch {
+	case err == nil && r.bodyDone:
+		return n, io.EOF
+	case err == nil || err == io.EOF:
+		return n, err
 	}
-	return bodyErr{err}
+	return n, bodyErr{err}
 }
 
 // Read reads decoded body bytes.
@@ -502,7 +517,7 @@ func (b *proxyBody) Read(p []byte) (int, error) {
 	r := st.r
 	if !b.concurrent {
 		n, err := r.readBody(p)
-		return n, wrapBodyErr(err)
+		return bodyResult(r, n, err)
 	}
 	ready := false
 	for {
@@ -515,18 +530,18 @@ func (b *proxyBody) Read(p []byte) (int, error) {
 			// Starts the body: "100 Continue" when the client asked.
 			if _, err := r.readBody(p[:0]); err != nil {
 				st.mu.Unlock()
-				return 0, wrapBodyErr(err)
+				return bodyResult(r, 0, err)
 			}
 		}
 		if ready || r.bodyDone || r.bodyErr != nil || r.discardStarted || len(r.c.avail()) > 0 {
 			n, err := r.readBody(p)
 			st.mu.Unlock()
-			if n == 0 && err == nil {
+			if n == 0 && err == nil && !r.bodyDone {
 				// only chunk framing was consumed: wait again
 				ready = false
 				continue
 			}
-			return n, wrapBodyErr(err)
+			return bodyResult(r, n, err)
 		}
 		st.mu.Unlock()
 		if err := b.waitReadable(); err != nil {
