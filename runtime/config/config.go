@@ -29,6 +29,8 @@ type Instance struct {
 	Servers []*Server `hcl:"server,block"`
 	// Upstreams are the upstream{} blocks (see upstream.go).
 	Upstreams []*Upstream `hcl:"upstream,block"`
+	// Maps are the map{} blocks (see vars.go).
+	Maps []*Map `hcl:"map,block"`
 
 	DefRange                   hcl.Range `hcl:",def_range"`
 	VersionRange               hcl.Range `hcl:"version,attr_value_range"`
@@ -53,6 +55,9 @@ type Server struct {
 	UnderscoresInHeaders           *bool  `hcl:"underscores_in_headers,optional"`
 	MergeSlashes                   *bool  `hcl:"merge_slashes,optional"`
 
+	// Sets run, in order, before a location is chosen and before Return
+	// (nginx "set" at server level, see vars.go).
+	Sets []*Set `hcl:"set,block"`
 	// Return, when set, answers every request of this server before any
 	// location is chosen (nginx "return" at server level), with the
 	// settings of Unmatched.
@@ -157,6 +162,9 @@ type Location struct {
 	Alias string   `hcl:"alias,optional"`
 	Index []string `hcl:"index,optional"`
 
+	// Sets run, in order, when the location is chosen, before Return
+	// (nginx "set" in the location, see vars.go).
+	Sets []*Set `hcl:"set,block"`
 	// Return answers the request in the location (rewrite phase), before
 	// any content handler.
 	Return *Return `hcl:"return,block"`

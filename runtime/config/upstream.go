@@ -166,6 +166,9 @@ type Proxy struct {
 	IgnoreClientAbort bool `hcl:"ignore_client_abort,optional"`
 	// Method overrides the request method (proxy_method); "" = the client's.
 	Method string `hcl:"method,optional"`
+	// Redirects rewrite the Location and Refresh headers of responses
+	// (proxy_redirect, see vars.go); none: passed unchanged.
+	Redirects []*ProxyRedirect `hcl:"redirect,block"`
 }
 
 // ProxyHeader is one proxy_set_header entry.

@@ -65,6 +65,7 @@ func (inst *Instance) Validate() hcl.Diagnostics {
 			defaults[key] = l
 		}
 	}
+	d.vars(inst) // maps, set steps and values with variables (vars.go)
 	if inst.WorkerConnections != nil && *inst.WorkerConnections <= listens && listens > 0 {
 		d.errorf(&inst.WorkerConnectionsRange, "worker_connections too small", "%d worker_connections leave no room for clients after %d listening sockets", *inst.WorkerConnections, listens)
 	}
