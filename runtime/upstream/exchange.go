@@ -72,7 +72,8 @@ type ClientHead struct {
 
 // ResponseWriter is the client side of an exchange.
 type ResponseWriter interface {
-	// WriteHead sends (or buffers) the response head.
+	// WriteHead sends (or buffers) the response head. h is valid only
+	// during the call (the strings in it stay valid).
 	WriteHead(h *ClientHead) error
 	// Write sends body bytes (unencoded; the server applies chunking).
 	Write(p []byte) (int, error)
@@ -174,6 +175,11 @@ type exchange struct {
 	res   Result
 	buf   []byte
 	bodyR bodyReader
+
+	// Reused between requests by the exchange pool.
+	rh  ResponseHead
+	ch  ClientHead
+	acc []byte
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{buf: make([]byte, 16<<10)} }}
@@ -184,14 +190,21 @@ var nonIdempotent = map[string]bool{"POST": true, "LOCK": true, "PATCH": true}
 // to ngx_http_upstream_finalize_request).
 func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseWriter) Result {
 	x := exchangePool.Get().(*exchange)
-	buf := x.buf
-	reqHead := x.reqHead[:0]
+	buf, reqHead, tried := x.buf, x.reqHead[:0], x.pick.tried[:0]
+	rhHeader, chHeader, acc := x.rh.Header[:0], x.ch.Header[:0], x.acc[:0]
 	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: time.Now()}
-	x.pick.tried = x.pick.tried[:0]
+	x.pick.tried = tried
+	x.rh.Header, x.ch.Header, x.acc = rhHeader, chHeader, acc
 	x.run()
 	res := x.res
 	x.req, x.rw, x.ctx, x.body, x.c, x.pump = nil, nil, nil, nil, nil, nil
 	x.res = Result{}
+	clear(x.rh.Header)
+	clear(x.ch.Header)
+	x.rh.StatusLine, x.ch.StatusLine = "", ""
+	if cap(x.acc) > 64<<10 {
+		x.acc = nil // do not keep a large body's buffer
+	}
 	exchangePool.Put(x)
 	return res
 }
@@ -358,7 +371,7 @@ func (x *exchange) buildRequest(b []byte, method, uri string, hasURI bool, ev *e
 	}
 	if p.passHeaders {
 		for _, f := range req.Header {
-			if p.skip[strings.ToLower(f.Name)] {
+			if inSet(p.skip, f.Name) {
 				continue
 			}
 			b = append(b, f.Name...)
@@ -614,10 +627,10 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 		if len(buf) > 0 {
 			x.gotBytes = true
 			buf, _ = c.br.Peek(c.br.Buffered())
-			h, used, perr := parseResponseHead(buf, x.p.strict)
+			used, perr := parseResponseHeadInto(&x.rh, string(buf), x.p.strict)
 			if perr == nil {
 				_, _ = c.br.Discard(used)
-				return h, nil
+				return &x.rh, nil
 			}
 			if perr != errIncomplete {
 				return nil, perr
@@ -806,6 +819,23 @@ func (x *exchange) finish(status int, err error) {
 	}
 }
 
+// inSet reports whether the lower-case form of name is in set, without
+// allocating for names of up to 64 bytes.
+func inSet(set map[string]bool, name string) bool {
+	var b [64]byte
+	if len(name) > len(b) {
+		return set[strings.ToLower(name)]
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return set[string(b[:len(name)])]
+}
+
 // hidden are the upstream headers nginx does not pass to the client.
 var hidden = map[string]bool{
 	"connection": true, "keep-alive": true, "transfer-encoding": true, "content-length": true,
@@ -816,19 +846,19 @@ var hidden = map[string]bool{
 // sendResponse is ngx_http_upstream_send_response and the body relay.
 func (x *exchange) sendResponse(h *ResponseHead, mode int) {
 	upgrade := h.Status == 101 && x.hasClientUpgrade()
-	ch := ClientHead{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, NoBody: mode == frameNone && (x.head || h.Status == 204 || h.Status == 304), Upgrade: upgrade}
+	ch := &x.ch
+	*ch = ClientHead{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, NoBody: mode == frameNone && (x.head || h.Status == 204 || h.Status == 304), Upgrade: upgrade, Header: ch.Header[:0]}
 	if mode == frameLength || (mode == frameNone && !h.Chunked && h.ContentLength >= 0) {
 		ch.ContentLength = h.ContentLength
 	}
-	ch.Header = make([]Field, 0, len(h.Header))
 	for _, f := range h.Header {
-		if hidden[strings.ToLower(f.Name)] {
+		if inSet(hidden, f.Name) {
 			continue
 		}
 		ch.Header = append(ch.Header, f)
 	}
 	x.res.Status = h.Status
-	if err := x.rw.WriteHead(&ch); err != nil {
+	if err := x.rw.WriteHead(ch); err != nil {
 		x.stopPump()
 		x.release(false, CloseNotReusable, errors.New("client write failed"))
 		x.res.KeepaliveOff = true
@@ -919,7 +949,11 @@ func (x *exchange) clientFailed(err error) {
 // upstream into memory (up to MaxBuffered) and the upstream connection is
 // released before the client write; a larger body is streamed.
 func (x *exchange) relayBuffered() {
-	var acc []byte
+	acc := x.acc[:0]
+	if cap(acc) == 0 {
+		acc = make([]byte, 0, 4096)
+	}
+	defer func() { x.acc = acc[:0] }()
 	for !x.bodyR.done {
 		if len(acc) >= int(x.p.maxBuffered) {
 			break

@@ -194,7 +194,12 @@ type recorder struct {
 	flushes int
 }
 
-func (r *recorder) WriteHead(h *ClientHead) error { r.head = h; return nil }
+func (r *recorder) WriteHead(h *ClientHead) error {
+	cp := *h
+	cp.Header = append([]Field(nil), h.Header...)
+	r.head = &cp
+	return nil
+}
 func (r *recorder) Write(p []byte) (int, error) {
 	if r.failAt > 0 && r.body.Len()+len(p) > r.failAt {
 		return 0, io.ErrClosedPipe

@@ -55,21 +55,34 @@ func invalidHeader(format string, a ...any) error {
 // invalid Content-Length are invalid headers); without it nginx 1.22's
 // lenient handling applies.
 func parseResponseHead(buf []byte, strict bool) (*ResponseHead, int, error) {
-	h := &ResponseHead{ContentLength: -1}
+	h := &ResponseHead{}
+	n, err := parseResponseHeadInto(h, string(buf), strict)
+	if err != nil {
+		return nil, 0, err
+	}
+	return h, n, nil
+}
+
+// parseResponseHeadInto is parseResponseHead into h, reusing its Header
+// slice. Every string of the head is a substring of buf, so one string
+// conversion of the buffered bytes serves the whole head.
+func parseResponseHeadInto(h *ResponseHead, buf string, strict bool) (int, error) {
+	*h = ResponseHead{ContentLength: -1, Header: h.Header[:0]}
 	pos, err := parseStatusLine(buf, h)
 	if err == errNoStatusLine {
 		// "upstream sent no valid HTTP/1.0 header": treated as HTTP/0.9,
 		// status 200, the whole input is body, never kept alive.
-		return &ResponseHead{Major: 0, Minor: 9, Status: 200, StatusLine: "200 OK", ContentLength: -1, ConnectionClose: true}, 0, nil
+		*h = ResponseHead{Major: 0, Minor: 9, Status: 200, StatusLine: "200 OK", ContentLength: -1, ConnectionClose: true, Header: h.Header[:0]}
+		return 0, nil
 	}
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	var haveCL, haveTE bool
 	for {
 		name, value, n, done, err := parseHeaderLine(buf[pos:])
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		pos += n
 		if done {
@@ -83,27 +96,27 @@ func parseResponseHead(buf []byte, strict bool) (*ResponseHead, int, error) {
 		case strings.EqualFold(name, "content-length"):
 			if strict {
 				if haveCL {
-					return nil, 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
+					return 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
 				}
 				if haveTE {
-					return nil, 0, invalidHeader("upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
+					return 0, invalidHeader("upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
 				}
 			}
 			haveCL = true
 			h.ContentLength = atoof(value)
 			if h.ContentLength < 0 && strict {
-				return nil, 0, invalidHeader("upstream sent invalid \"Content-Length\" header: %q", value)
+				return 0, invalidHeader("upstream sent invalid \"Content-Length\" header: %q", value)
 			}
 		case strings.EqualFold(name, "transfer-encoding"):
 			if strict {
 				if haveTE {
-					return nil, 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
+					return 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
 				}
 				if haveCL {
-					return nil, 0, invalidHeader("upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
+					return 0, invalidHeader("upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
 				}
 				if !strings.EqualFold(value, "chunked") {
-					return nil, 0, invalidHeader("upstream sent unknown \"Transfer-Encoding\": %q", value)
+					return 0, invalidHeader("upstream sent unknown \"Transfer-Encoding\": %q", value)
 				}
 				h.Chunked = true
 			} else if containsFold(value, "chunked") {
@@ -124,19 +137,19 @@ func parseResponseHead(buf []byte, strict bool) (*ResponseHead, int, error) {
 	if h.Major < 1 || h.Major == 1 && h.Minor < 1 {
 		h.ConnectionClose = true
 	}
-	return h, pos, nil
+	return pos, nil
 }
 
 var errNoStatusLine = errors.New("upstream sent no valid HTTP/1.0 header")
 
 // ignoredLine reports an "HTTP/..." line inside the headers (IIS sends
 // duplicate status lines; nginx skips them).
-func ignoredLine(line []byte) bool {
-	return len(line) >= 5 && string(line[:5]) == "HTTP/"
+func ignoredLine(line string) bool {
+	return len(line) >= 5 && line[:5] == "HTTP/"
 }
 
 // parseStatusLine is ngx_http_parse_status_line.
-func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
+func parseStatusLine(buf string, h *ResponseHead) (int, error) {
 	const prefix = "HTTP/"
 	for i := 0; i < len(prefix); i++ {
 		if i >= len(buf) {
@@ -258,13 +271,13 @@ func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
 	default:
 		return 0, errNoStatusLine
 	}
-	h.StatusLine = string(buf[start:end])
+	h.StatusLine = buf[start:end]
 	return p, nil
 }
 
 // parseHeaderLine is ngx_http_parse_header_line for upstream responses
 // (underscores allowed). It returns one header, or done at the empty line.
-func parseHeaderLine(buf []byte) (name, value string, n int, done bool, err error) {
+func parseHeaderLine(buf string) (name, value string, n int, done bool, err error) {
 	if len(buf) == 0 {
 		return "", "", 0, false, errIncomplete
 	}
@@ -295,9 +308,9 @@ func parseHeaderLine(buf []byte) (name, value string, n int, done bool, err erro
 		}
 		if c == '\r' || c == '\n' {
 			// a header line without a colon: a name with an empty value
-			return lineEnd(buf, i, string(buf[:i]), "")
+			return lineEnd(buf, i, buf[:i], "")
 		}
-		if c == '/' && i == 4 && string(buf[:4]) == "HTTP" {
+		if c == '/' && i == 4 && buf[:4] == "HTTP" {
 			// IIS may send a duplicate "HTTP/1.1 ..." line: ignore it
 			j := indexByte(buf, '\n')
 			if j < 0 {
@@ -312,7 +325,7 @@ func parseHeaderLine(buf []byte) (name, value string, n int, done bool, err erro
 	if nameEnd < 0 {
 		return "", "", 0, false, errIncomplete
 	}
-	name = string(buf[:nameEnd])
+	name = buf[:nameEnd]
 	for i < len(buf) && buf[i] == ' ' {
 		i++
 	}
@@ -322,7 +335,7 @@ func parseHeaderLine(buf []byte) (name, value string, n int, done bool, err erro
 		c = buf[i]
 		switch c {
 		case '\r', '\n':
-			return lineEnd(buf, i, name, string(buf[vstart:vend]))
+			return lineEnd(buf, i, name, buf[vstart:vend])
 		case 0:
 			return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf[:i+1]))
 		case ' ':
@@ -333,7 +346,7 @@ func parseHeaderLine(buf []byte) (name, value string, n int, done bool, err erro
 	return "", "", 0, false, errIncomplete
 }
 
-func lineEnd(buf []byte, i int, name, value string) (string, string, int, bool, error) {
+func lineEnd(buf string, i int, name, value string) (string, string, int, bool, error) {
 	if buf[i] == '\n' {
 		return name, value, i + 1, false, nil
 	}
@@ -351,20 +364,13 @@ func lineEnd(buf []byte, i int, name, value string) (string, string, int, bool, 
 	return "", "", 0, false, errIncomplete
 }
 
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(b string, c byte) int { return strings.IndexByte(b, c) }
 
-func printable(b []byte) string {
+func printable(b string) string {
 	if len(b) > 64 {
 		b = b[:64]
 	}
-	return string(b)
+	return strings.Clone(b)
 }
 
 // atoof is ngx_atoof: a non-negative decimal without sign or spaces; -1 on

@@ -15,6 +15,13 @@ type Vars interface {
 	Var(name string) (value string, ok bool)
 }
 
+// VarAppender is an optional interface of Vars: AppendVar appends the
+// value of a variable to dst without allocating, with the same answers as
+// Var.
+type VarAppender interface {
+	AppendVar(dst []byte, name string) ([]byte, bool)
+}
+
 // Field is one header field.
 type Field struct {
 	Name, Value string
@@ -127,7 +134,11 @@ func (ev *evaluator) appendVar(dst []byte, name string) []byte {
 		return dst
 	}
 	if r.Vars != nil {
-		if v, ok := r.Vars.Var(name); ok {
+		if va, ok := r.Vars.(VarAppender); ok {
+			if d, ok := va.AppendVar(dst, name); ok {
+				return d
+			}
+		} else if v, ok := r.Vars.Var(name); ok {
 			return append(dst, v...)
 		}
 	}
