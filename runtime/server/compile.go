@@ -27,6 +27,10 @@ type instanceConf struct {
 	// sockets are the listening sockets to open: normalized address ->
 	// backlog. A wildcard address of a port covers its specific addresses.
 	sockets map[string]int
+
+	// vars holds the maps, set steps and values with variables (vars.go);
+	// nil when the instance has none.
+	vars *varTable
 }
 
 // addrConf is the set of virtual servers reachable through one listen
@@ -141,6 +145,9 @@ func compile(inst *config.Instance, opts *Options) (*instanceConf, error) {
 	}
 	if ic.software == "" {
 		ic.software = "nginx/" + inst.Version
+	}
+	if ic.vars, err = compileVars(inst); err != nil {
+		return nil, err
 	}
 	if inst.WorkerProcesses != nil {
 		ic.workers = *inst.WorkerProcesses

@@ -90,6 +90,9 @@ type conn struct {
 	lastReadFull bool
 	reqStart     time.Time
 	end          End
+
+	// reqVars is the variable state of the current request (vars.go).
+	reqVars reqVars
 }
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
@@ -657,6 +660,7 @@ func (c *conn) handleRequest(r *Request) int {
 func (c *conn) runPhases(r *Request) int {
 	srv := r.srv
 	// NGX_HTTP_SERVER_REWRITE_PHASE
+	c.serverRewrite(r)
 	if srv.ret != nil {
 		r.loc = srv.unmatched
 		return c.doReturn(r, srv.ret)
@@ -692,6 +696,7 @@ func (c *conn) runPhases(r *Request) int {
 
 // runLocation runs the location rewrite (return) and content phases.
 func (c *conn) runLocation(r *Request) int {
+	c.locationRewrite(r) // NGX_HTTP_REWRITE_PHASE: set
 	loc := r.loc
 	if loc.ret != nil && loc != r.srv.unmatched {
 		return c.doReturn(r, loc.ret)

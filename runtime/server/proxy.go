@@ -362,8 +362,8 @@ func (st *proxyState) WriteHead(h *upstream.ClientHead) error {
 		switch {
 		case h1.EqualFold([]byte(f.Name), "content-type"):
 			w.SetContentType(f.Value)
-		case h1.EqualFold([]byte(f.Name), "location"):
-			w.SetLocation(f.Value)
+		case h1.EqualFold([]byte(f.Name), "location"), h1.EqualFold([]byte(f.Name), "refresh"):
+			st.r.c.passRedirect(st.r, w, f.Name, f.Value) // proxy_redirect: vars.go
 		default:
 			w.AddHeader(f.Name, f.Value)
 		}
@@ -426,6 +426,9 @@ func (st *proxyState) fail(err error) error {
 func (st *proxyState) Var(name string) (string, bool) {
 	r := st.r
 	c := r.c
+	if v, ok := c.variable(r, name); ok { // vars.go: maps, set, built-ins
+		return v, true
+	}
 	switch name {
 	case "host":
 		// ngx_http_variable_host: the request line's or Host header's

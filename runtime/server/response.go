@@ -346,14 +346,7 @@ func (w *ResponseWriter) sendHeader() error {
 	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
 		safe = true
 	}
-	for _, h := range lc.addHeaders {
-		if safe || h.Always {
-			b = append(b, h.Name...)
-			b = append(b, ": "...)
-			b = append(b, h.Value...)
-			b = append(b, "\r\n"...)
-		}
-	}
+	b = c.appendAddHeaders(b, r, safe) // values with variables: vars.go
 	if w.acceptRanges && status == 200 && w.contentLength >= 0 {
 		// ngx_http_range_header_filter
 		b = append(b, "Accept-Ranges: bytes\r\n"...)

@@ -79,7 +79,7 @@ func (c *conn) sendErrorPage(r *Request, ep *config.ErrorPage) int {
 	if overwrite >= 0 {
 		r.w.errStatus = overwrite
 	}
-	uri := ep.URI
+	uri := c.evalString(r, ep.URI) // ngx_http_complex_value
 	if strings.HasPrefix(uri, "/") {
 		path, args, _ := strings.Cut(uri, "?")
 		if r.Method != h1.MethodHEAD {
@@ -181,7 +181,7 @@ func (c *conn) doReturn(r *Request, ret *config.Return) int {
 	if ret.Code >= 400 && ret.Text == "" {
 		return ret.Code
 	}
-	return c.sendResponse(r, ret.Code, ret.Text)
+	return c.sendResponse(r, ret.Code, c.evalString(r, ret.Text))
 }
 
 // sendResponse is ngx_http_send_response: discard the body, then a
