@@ -38,6 +38,7 @@ type conn struct {
 	ic   *instanceConf
 	nc   net.Conn
 	tcp  *net.TCPConn
+	rw   *rawWriter // nil: writes through nc.Write
 	id   uint64
 	ls   *listenerStats
 	ac   *addrConf
@@ -98,6 +99,7 @@ type conn struct {
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, start: time.Now()}
 	c.tcp, _ = nc.(*net.TCPConn)
+	c.rw = newRawWriter(c)
 	c.id = w.inst.connID.Add(1)
 	c.ctx, c.stop = context.WithCancel(w.ctx)
 	c.hbuf = make([]byte, ac.defaultServer.headerBufSize)

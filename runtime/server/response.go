@@ -170,26 +170,17 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 	if err := c.flush(timeout); err != nil {
 		return err
 	}
-	if c.tcp == nil {
-		_, err := io.CopyN(w, f, n)
-		return err
-	}
-	for n > 0 {
-		c.armWrite(timeout)
-		k, err := c.tcp.ReadFrom(io.LimitReader(f, min(n, 1<<20)))
-		n -= k
-		w.sent += k
+	sent, ok, err := c.rw.sendFile(f, n, timeout)
+	if ok {
+		w.sent += sent
 		if err != nil {
-			if isTimeout(err) && k > 0 {
-				continue
-			}
 			return c.writeFailure(err)
 		}
-		if k == 0 {
-			return io.ErrUnexpectedEOF
-		}
+		return nil
 	}
-	return nil
+	// No sendfile: through the output buffer.
+	_, err = io.CopyN(w, f, n)
+	return err
 }
 
 // finish completes the response when the handler is done.
@@ -408,17 +399,27 @@ func (c *conn) armWrite(timeout time.Duration) {
 
 // flush writes the output buffer with send_timeout between writes
 // (ngx_http_writer): a write that makes progress re-arms the timer.
+// Without a raw socket (not TCP, or not unix) the deadline covers each
+// Write call, and a call that progressed before it stalled is retried.
 func (c *conn) flush(timeout time.Duration) error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
+	if c.rw != nil {
+		_, err := c.rw.write(c.wbuf, timeout)
+		c.wbuf = c.wbuf[:0]
+		if err != nil {
+			return c.writeFailure(err)
+		}
+		return nil
+	}
 	b := c.wbuf
 	for len(b) > 0 {
+		c.armWrite(timeout)
 		if c.closeReq.Load() != 0 {
 			c.writeFailed = true
 			return errCloseRequested
 		}
-		c.armWrite(timeout)
 		n, err := c.nc.Write(b)
 		b = b[n:]
 		if err != nil {

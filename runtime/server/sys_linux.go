@@ -1,6 +1,13 @@
 package server
 
-import "golang.org/x/sys/unix"
+import (
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // pendingBytes returns the number of unread bytes in a socket's receive
 // queue (SIOCINQ).
@@ -22,4 +29,55 @@ func peekClosed(fd int) bool {
 		return err != unix.EAGAIN && err != unix.EINTR
 	}
 	return n == 0
+}
+
+// sendFile sends n bytes of f from offset 0 with sendfile(2), re-arming
+// send_timeout after each call that made progress, like rawWriter.write.
+// ok is false when the file or socket gives no descriptor.
+func (rw *rawWriter) sendFile(f *os.File, n int64, timeout time.Duration) (sent int64, ok bool, err error) {
+	if rw == nil {
+		return 0, false, nil
+	}
+	frc, ferr := f.SyscallConn()
+	if ferr != nil {
+		return 0, false, nil
+	}
+	var off int64
+	rw.timeout, rw.err = timeout, nil
+	cerr := frc.Control(func(ffd uintptr) {
+		rw.c.armWrite(timeout)
+		err = rw.rc.Write(func(sfd uintptr) bool {
+			for sent < n {
+				k, serr := syscall.Sendfile(int(sfd), int(ffd), &off, int(min(n-sent, 1<<30)))
+				if k > 0 {
+					sent += int64(k)
+					if !rw.progress() {
+						return true
+					}
+				}
+				switch serr {
+				case nil:
+					if k == 0 {
+						rw.err = io.ErrUnexpectedEOF // the file shrank
+						return true
+					}
+				case syscall.EINTR:
+				case syscall.EAGAIN:
+					return false
+				default:
+					rw.err = serr
+					return true
+				}
+			}
+			return true
+		})
+	})
+	if rw.err != nil {
+		err = rw.err
+	}
+	rw.err = nil
+	if cerr != nil && err == nil {
+		err = cerr
+	}
+	return sent, true, err
 }

@@ -1,0 +1,91 @@
+//go:build unix
+
+package server
+
+import (
+	"syscall"
+	"time"
+)
+
+// rawWriter writes to a client socket through the runtime poller with
+// nginx's send_timeout semantics: the timer is re-armed after every write
+// that makes progress and fires only after send_timeout without any
+// (ngx_http_writer re-adds the write timer on each write event). A plain
+// net.Conn.Write cannot do that: its deadline covers the whole call, so a
+// write that progressed and then stalled could not tell how long it has
+// been stalled.
+type rawWriter struct {
+	c       *conn
+	rc      syscall.RawConn
+	step    func(fd uintptr) bool
+	p       []byte
+	n       int
+	timeout time.Duration
+	err     error
+}
+
+func newRawWriter(c *conn) *rawWriter {
+	if c.tcp == nil {
+		return nil
+	}
+	rc, err := c.tcp.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	rw := &rawWriter{c: c, rc: rc}
+	rw.step = rw.writeStep
+	return rw
+}
+
+// write writes all of p unless the socket fails, send_timeout passes
+// without progress, or the worker asks the connection to close.
+func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
+	rw.p, rw.n, rw.timeout, rw.err = p, 0, timeout, nil
+	rw.c.armWrite(timeout)
+	err := rw.rc.Write(rw.step)
+	n := rw.n
+	if rw.err != nil {
+		err = rw.err
+	}
+	rw.p, rw.err = nil, nil
+	return n, err
+}
+
+func (rw *rawWriter) writeStep(fd uintptr) bool {
+	for len(rw.p) > 0 {
+		n, err := syscall.Write(int(fd), rw.p)
+		if n > 0 {
+			rw.p = rw.p[n:]
+			rw.n += n
+			if !rw.progress() {
+				return true
+			}
+		}
+		switch err {
+		case nil:
+			if n == 0 {
+				rw.err = syscall.EPIPE
+				return true
+			}
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false // wait for writability, until the deadline
+		default:
+			rw.err = err
+			return true
+		}
+	}
+	return true
+}
+
+// progress re-arms the send_timeout after a write that made progress. The
+// close request is checked after arming, so that a concurrent wake-up by
+// the worker (a deadline in the past) is never overwritten.
+func (rw *rawWriter) progress() bool {
+	rw.c.armWrite(rw.timeout)
+	if rw.c.closeReq.Load() != 0 {
+		rw.err = errCloseRequested
+		return false
+	}
+	return true
+}
