@@ -934,6 +934,15 @@ func (c *conn) close(reason Reason) {
 		return
 	}
 	c.isClosed = true
+	if len(c.wbuf) > 0 && !c.writeFailed && c.end != EndRST {
+		// A response held back because the client had pipelined the
+		// next request goes out before the close, as nginx sent it
+		// before ngx_http_finalize_connection chose to close.
+		if err := c.flush(c.sendTimeout()); err != nil {
+			reason = c.writeErrorReason(err)
+			c.resetIfConfigured(c.req.loc)
+		}
+	}
 	if c.end != EndRST && c.unreadInKernel() {
 		c.end = EndRST // the kernel resets a socket closed with unread data
 	}
