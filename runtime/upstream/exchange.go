@@ -163,6 +163,9 @@ type exchange struct {
 	nonIdem bool   // POST, LOCK, PATCH
 	unbuf   bool   // request_body_no_buffering
 	start   time.Time
+	// now is the time deadlines are computed from, refreshed after every
+	// wait, as nginx uses the time cached at the last event loop wake-up.
+	now time.Time
 
 	c           *upConn
 	requestSent bool
@@ -192,7 +195,8 @@ func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseW
 	x := exchangePool.Get().(*exchange)
 	buf, reqHead, tried := x.buf, x.reqHead[:0], x.pick.tried[:0]
 	rhHeader, chHeader, acc := x.rh.Header[:0], x.ch.Header[:0], x.acc[:0]
-	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: time.Now()}
+	now := time.Now()
+	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: now, now: now}
 	x.pick.tried = tried
 	x.rh.Header, x.ch.Header, x.acc = rhHeader, chHeader, acc
 	x.run()
@@ -247,6 +251,7 @@ func (x *exchange) run() {
 				x.finish(clientBodyStatus(err), err)
 				return
 			}
+			x.now = time.Now()
 			x.body = b
 			bodyLen = int64(len(b))
 		} else if !req.Chunked {
@@ -424,12 +429,14 @@ func clientBodyStatus(err error) int {
 // connectLoop is ngx_http_upstream_connect plus the retries of
 // ngx_http_upstream_next.
 func (x *exchange) connectLoop() {
-	for {
+	for try := 0; ; try++ {
 		x.requestSent, x.bodySent, x.gotBytes, x.keepalive, x.connClose = false, false, false, false, false
 		g := x.g
-		now := unixNow()
+		if try > 0 {
+			x.now = time.Now()
+		}
 		g.mu.Lock()
-		pr := x.pick.get(now)
+		pr := x.pick.get(x.now.Unix())
 		g.mu.Unlock()
 		if pr == nil {
 			x.w.logger.LogAttrs(x.ctx, slog.LevelError, "no live upstreams", slog.String("upstream", x.up.name))
@@ -444,6 +451,7 @@ func (x *exchange) connectLoop() {
 		if c == nil {
 			var err error
 			c, err = x.w.dial(x.ctx, g, pr, x.p.connectTO)
+			x.now = time.Now()
 			if err != nil {
 				ft := ftError
 				if isTimeout(err) {
@@ -601,7 +609,7 @@ func isTimeout(err error) bool {
 
 // write sends b with proxy_send_timeout.
 func (x *exchange) write(b []byte) error {
-	_ = x.c.nc.SetWriteDeadline(time.Now().Add(x.p.sendTO))
+	_ = x.c.nc.SetWriteDeadline(x.now.Add(x.p.sendTO))
 	_, err := x.c.nc.Write(b)
 	return err
 }
@@ -614,8 +622,11 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 		c.br = bufio.NewReaderSize(c.nc, x.p.bufferSize)
 	}
 	limit := x.p.bufferSize
-	for {
-		_ = c.nc.SetReadDeadline(time.Now().Add(x.p.readTO))
+	for first := true; ; first = false {
+		if !first {
+			x.now = time.Now()
+		}
+		_ = c.nc.SetReadDeadline(x.now.Add(x.p.readTO))
 		n := c.br.Buffered()
 		var buf []byte
 		var err error
@@ -892,8 +903,13 @@ func (x *exchange) hasClientUpgrade() bool {
 }
 
 // readBody reads decoded body bytes with proxy_read_timeout.
+// The deadline is re-armed only when the read may wait: a length or
+// close-delimited body read from buffered bytes never does.
 func (x *exchange) readBody(p []byte) (int, error) {
-	_ = x.c.nc.SetReadDeadline(time.Now().Add(x.p.readTO))
+	if x.c.br.Buffered() == 0 || x.bodyR.mode == frameChunked {
+		x.now = time.Now()
+		_ = x.c.nc.SetReadDeadline(x.now.Add(x.p.readTO))
+	}
 	return x.bodyR.Read(p)
 }
 
