@@ -424,46 +424,14 @@ func (st *proxyState) fail(err error) error {
 // derives the others ($uri, $args, $request_uri, $http_*, $remote_addr,
 // ...) from the request.
 func (st *proxyState) Var(name string) (string, bool) {
-	r := st.r
-	c := r.c
-	if v, ok := c.variable(r, name); ok { // vars.go: maps, set, built-ins
-		return v, true
-	}
-	switch name {
-	case "host":
-		// ngx_http_variable_host: the request line's or Host header's
-		// host, else the server name.
-		if len(c.head.Server) > 0 {
-			return string(c.head.Server), true
-		}
-		return r.srv.name, true
-	case "server_name":
-		return r.srv.name, true
-	case "connection":
-		return strconv.FormatUint(c.id, 10), true
-	case "connection_requests":
-		return strconv.FormatInt(c.requests, 10), true
-	case "request_method":
-		return methodName(r), true
-	case "server_protocol":
-		switch {
-		case r.Version >= 1001:
-			return "HTTP/1.1", true
-		case r.Version == 1000:
-			return "HTTP/1.0", true
-		}
-		return "", true
-	case "server_addr", "server_port":
-		ta, ok := c.nc.LocalAddr().(*net.TCPAddr)
-		if !ok {
-			return "", true
-		}
-		if name == "server_port" {
-			return strconv.Itoa(ta.Port), true
-		}
-		return ta.AddrPort().Addr().Unmap().String(), true
-	}
-	return "", false
+	b, ok := st.AppendVar(nil, name)
+	return string(b), ok
+}
+
+// AppendVar is Var without allocating (upstream.VarAppender): the
+// server's variables (vars.go: built-ins, map and set results).
+func (st *proxyState) AppendVar(dst []byte, name string) ([]byte, bool) {
+	return st.r.c.appendVariable(dst, st.r, name)
 }
 
 // ---- the request body ----
