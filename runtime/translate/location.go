@@ -210,8 +210,8 @@ func (t *translator) addHeaders(level *parser.Node) []*config.AddHeader {
 			continue
 		}
 		h := &config.AddHeader{Name: v[0], Value: v[1], Always: len(v) == 3}
-		if hasVariable(h.Value) {
-			t.set(n, Approximated, "variables are not expanded: the value is sent as written")
+		if !t.checkValue(n, h.Value, ctxServer) {
+			continue
 		}
 		t.origin(h, from(n))
 		out = append(out, h)
@@ -231,8 +231,8 @@ func (t *translator) errorPages(level *parser.Node) []*config.ErrorPage {
 			t.set(n, Unsupported, "%s (nginx -t rejects it)", err)
 			continue
 		}
-		if hasVariable(ep.URI) {
-			t.set(n, Approximated, "variables are not expanded: the URI is used as written")
+		if !t.checkValue(n, ep.URI, ctxServer) {
+			continue
 		}
 		t.origin(ep, from(n))
 		out = append(out, ep)

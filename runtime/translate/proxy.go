@@ -9,22 +9,6 @@ import (
 	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
-// runtimeVariables are the variables the runtime evaluates in proxy
-// values (runtime/upstream vars.go); "http_" and "arg_" prefixes are
-// families.
-var runtimeVariables = map[string]bool{
-	"proxy_host": true, "proxy_port": true, "proxy_add_x_forwarded_for": true,
-	"proxy_internal_body_length": true, "request_method": true, "request_uri": true,
-	"uri": true, "document_uri": true, "args": true, "query_string": true, "is_args": true,
-	"remote_addr": true, "remote_port": true, "binary_remote_addr": true, "scheme": true,
-	"host": true, "content_length": true, "content_type": true,
-}
-
-func runtimeKnows(name string) bool {
-	name = strings.ToLower(name)
-	return runtimeVariables[name] || strings.HasPrefix(name, "http_") || strings.HasPrefix(name, "arg_")
-}
-
 // variables returns the variable names used in an nginx value ("$name",
 // "${name}").
 func variables(s string) []string {
@@ -55,28 +39,6 @@ func variables(s string) []string {
 	}
 }
 
-// unknownVariables explains the variables of v the runtime does not
-// evaluate (they are empty there), or returns "".
-func (t *translator) unknownVariables(v string) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, name := range variables(v) {
-		if runtimeKnows(name) || seen[name] {
-			continue
-		}
-		seen[name] = true
-		if def, ok := t.defined[name]; ok {
-			parts = append(parts, fmt.Sprintf("$%s (%s at %s)", name, def.Name, where(def)))
-		} else {
-			parts = append(parts, "$"+name)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "the runtime does not evaluate " + strings.Join(parts, ", ") + ": it is empty there"
-}
-
 // proxy translates the proxy_* settings in effect at a location with
 // proxy_pass (ngx_http_proxy_merge_loc_conf), or returns nil when the
 // runtime cannot proxy that way (the location then serves static files).
@@ -103,30 +65,13 @@ func (t *translator) proxy(loc, pass *parser.Node) *config.Proxy {
 	case parser.TargetImplicit:
 		notes = append(notes, "an address, not an upstream block: its connections are never kept, as in nginx")
 	case parser.TargetVariable:
-		if tg.Via != nil && !tg.HasURI && tg.Scheme != "" && tg.Host != "" {
-			// set $b app; proxy_pass http://$b; evaluates to the same
-			// upstream for every request: pass it directly.
-			p.Pass = tg.Scheme + "://" + tg.Host
-			if tg.Port != 0 {
-				p.Pass += ":" + strconv.Itoa(tg.Port)
-			}
-			notes = append(notes, fmt.Sprintf("the variable always holds %q (set at %s): passed as %s", tg.Host, where(tg.Via), p.Pass))
-			t.folded(tg.Via, pass)
-		} else if u := t.unknownVariables(tg.Raw); u != "" {
+		if u := t.unknownIn(tg.Raw, ctxProxy); u != "" {
 			approx = append(approx, u)
+		} else {
+			notes = append(notes, "evaluated per request: a value naming an upstream block uses it and its keep-alive cache, any other address gets a connection that is never kept, as in nginx")
 		}
 	}
-	if tg.Kind != parser.TargetVariable {
-		// ngx_http_proxy_merge_loc_conf: "proxy_redirect default" maps
-		// the proxy_pass URL to the location's prefix.
-		if pr := t.eff(loc, "proxy_redirect"); pr.IsSet() && !(len(pr.Args) == 1 && pr.Args[0] == "off") {
-			if pr.Node != nil {
-				t.set(pr.Node, Approximated, "the runtime does not rewrite Location and Refresh headers from upstreams")
-			} else {
-				approx = append(approx, "proxy_redirect default is not applied: Location and Refresh headers from the upstream pass unchanged")
-			}
-		}
-	}
+	p.Redirects = t.redirects(loc)
 
 	if hv := t.eff(loc, "proxy_http_version"); hv.IsSet() {
 		switch v := hv.Args[0]; v {
@@ -196,9 +141,7 @@ func (t *translator) setHeaders(loc *parser.Node) []config.ProxyHeader {
 			out = append(out, config.ProxyHeader{Name: v[0], Value: v[1]})
 			origins = append(origins, from(n))
 			named[strings.ToLower(v[0])] = true
-			if u := t.unknownVariables(v[1]); u != "" {
-				t.set(n, Approximated, "%s", u)
-			}
+			t.checkValue(n, v[1], ctxProxy)
 		}
 	}
 	if s.Spec != nil {
@@ -281,44 +224,21 @@ func (t *translator) maxBuffered(loc *parser.Node) string {
 	return out
 }
 
-// folded reports a "set" whose only use is a proxy_pass the translator
-// resolved to a constant.
-func (t *translator) folded(set, pass *parser.Node) {
-	if len(set.Args) == 0 {
-		return
-	}
-	name := strings.TrimPrefix(strings.Trim(set.Args[0].Value, "{}"), "$")
-	uses := 0
-	t.cfg.Tree().Walk(func(n *parser.Node) bool {
-		if n.Directive == nil || n == pass || (n.Name == "set" && len(n.Args) > 0 && n.Args[0].Value == set.Args[0].Value) {
-			return true
-		}
-		for _, a := range n.Args {
-			for _, v := range variables(a.Value) {
-				if v == name {
-					uses++
-				}
-			}
-		}
-		return true
-	})
-	if uses == 0 {
-		// Overrides the "not run" verdict collectDefined gave it.
-		t.marks[set] = mark{Preserved, "folded into proxy_pass at " + where(pass)}
-	}
-}
-
 // collectDefined finds the variables defined by directives the runtime
-// does not run, and reports those directives.
+// does not run (geo, split_clients, perl_set, ..., and set inside if), and
+// reports those directives; map and set are run (vars.go).
 func (t *translator) collectDefined(root *parser.Node) {
 	t.defined = map[string]*parser.Node{}
+	t.collectRuntimeDefined(root)
 	root.Walk(func(n *parser.Node) bool {
 		if n.Directive == nil || n.Ctx == parser.CtxOpaque {
 			return true
 		}
 		var v string
 		switch n.Name {
-		case "map", "split_clients":
+		case "map":
+			return false
+		case "split_clients":
 			if len(n.Args) == 2 {
 				v = n.Args[1].Value
 			}
@@ -334,16 +254,22 @@ func (t *translator) collectDefined(root *parser.Node) {
 			return true
 		}
 		name := strings.TrimPrefix(v, "$")
-		name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
+		name = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}"))
 		if name == "" {
 			return true
+		}
+		if n.Name == "set" && (n.Ctx == parser.CtxServer || n.Ctx == parser.CtxLocation) {
+			return true // run by the runtime
 		}
 		if _, dup := t.defined[name]; !dup {
 			t.defined[name] = n
 		}
-		if n.Block != nil {
+		switch {
+		case n.Name == "set":
+			// inside if: the if block reports it as not run
+		case n.Block != nil:
 			t.unsupportedTree(n, "the runtime has no %s variables: $%s is empty wherever it is used", n.Name, name)
-		} else {
+		default:
 			t.set(n, Unsupported, "the runtime has no %s: $%s is empty wherever it is used", n.Name, name)
 		}
 		return n.Block == nil

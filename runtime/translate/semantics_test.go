@@ -278,17 +278,17 @@ http {
 		{"access_log", 7, Ignored, "logging"},
 		{"sendfile", 8, Ignored, "I/O"},
 		{"gzip", 9, Preserved, "never"},
-		{"map", 10, Unsupported, "$connection_upgrade is empty"},
-		{"default", 10, Unsupported, "inside map"},
+		{"map", 10, Preserved, ""},
+		{"default", 10, Preserved, ""},
 		{"listen", 13, Preserved, ""},
 		{"listen", 14, Unsupported, "TLS"},
 		{"if", 16, Unsupported, "never run"},
 		{"return", 16, Unsupported, "inside if"},
-		{"proxy_set_header", 17, Approximated, "map at"},
+		{"proxy_set_header", 17, Preserved, ""},
 		{"proxy_redirect", 18, Preserved, ""},
 		{"proxy_pass", 19, Preserved, ""},
 		{"fastcgi_pass", 21, Unsupported, "static files"},
-		{"return", 22, Approximated, "not expanded"},
+		{"return", 22, Preserved, ""},
 		{"keepalive_min_timeout", 23, Unsupported, "does not exist in nginx 1.22"},
 	} {
 		v, note := verdict(t, rep, c.name, c.line)
@@ -320,7 +320,7 @@ http {
 	}
 }
 
-func TestIncludesAndFolding(t *testing.T) {
+func TestIncludesAndSet(t *testing.T) {
 	inst, rep := translateSrc(t, v130, `events {}
 http {
     include upstreams.conf;
@@ -335,12 +335,19 @@ http {
 }
 `, "upstreams.conf", "upstream app { server 127.0.0.1:9000; }\n",
 		"proxy.conf", "proxy_read_timeout 5s;\n")
-	p := inst.Servers[0].Locations[0].Proxy
-	if p.Pass != "http://app" || p.ReadTimeout != "5s" {
-		t.Errorf("proxy = pass %q read_timeout %q, want http://app and 5s from the include", p.Pass, p.ReadTimeout)
+	loc := inst.Servers[0].Locations[0]
+	p := loc.Proxy
+	if p.Pass != "http://$pool" || p.ReadTimeout != "5s" {
+		t.Errorf("proxy = pass %q read_timeout %q, want http://$pool and 5s from the include", p.Pass, p.ReadTimeout)
 	}
-	if v, note := verdict(t, rep, "set", 7); v != Preserved || !strings.Contains(note, "folded") {
+	if len(loc.Sets) != 1 || loc.Sets[0].Variable != "pool" || loc.Sets[0].Value != "app" {
+		t.Errorf("sets = %+v, want $pool = app (the runtime evaluates the pass per request)", loc.Sets)
+	}
+	if v, note := verdict(t, rep, "set", 7); v != Preserved {
 		t.Errorf("set: %s %q", v, note)
+	}
+	if v, note := verdict(t, rep, "proxy_pass", 8); v != Preserved || !strings.Contains(note, "per request") {
+		t.Errorf("proxy_pass with a variable: %s %q", v, note)
 	}
 	var incs []Entry
 	for _, e := range rep.Entries {

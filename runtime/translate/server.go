@@ -72,8 +72,9 @@ func (t *translator) server(n *parser.Node) *config.Server {
 	s.UnderscoresInHeaders = t.flag(t.eff(n, "underscores_in_headers"), def.UnderscoresInHeaders)
 	s.MergeSlashes = t.flag(t.eff(n, "merge_slashes"), def.MergeSlashes)
 
-	// The server's rewrite phase: the first return answers everything.
-	s.Return = t.firstReturn(n)
+	// The server's rewrite phase: set steps, then the first return
+	// answers everything.
+	s.Sets, s.Return = t.rewritePhase(n)
 
 	s.Unmatched = t.settings(n)
 	t.originFirst(s.Unmatched, fmt.Sprintf("settings before a location is chosen and when none matches (server at %s)", where(n)))
@@ -270,7 +271,7 @@ func (t *translator) location(n *parser.Node, top bool) *config.Location {
 		t.use(in)
 		l.Internal = true
 	}
-	l.Return = t.firstReturn(n)
+	l.Sets, l.Return = t.rewritePhase(n)
 	if pass := n.First("proxy_pass"); pass != nil {
 		if p := t.proxy(n, pass); p != nil {
 			if l.Return != nil {
@@ -329,25 +330,7 @@ func locationMatch(n *parser.Node) (match, path, err string) {
 	return "", "", "invalid number of arguments in location"
 }
 
-// firstReturn translates the first return directive of a server or
-// location (ngx_http_rewrite_return); later ones are never reached.
-func (t *translator) firstReturn(n *parser.Node) *config.Return {
-	var ret *config.Return
-	var first *parser.Node
-	for _, c := range n.Find("return") {
-		if ret != nil {
-			t.set(c, Preserved, "never reached: the return at %s answers first", where(first))
-			continue
-		}
-		r, ok := t.returnOf(c)
-		if !ok {
-			continue
-		}
-		ret, first = r, c
-	}
-	return ret
-}
-
+// returnOf translates one return directive (ngx_http_rewrite_return).
 func (t *translator) returnOf(n *parser.Node) (*config.Return, bool) {
 	if len(n.Args) == 0 || len(n.Args) > 2 {
 		t.set(n, Unsupported, "invalid number of arguments in return")
@@ -370,11 +353,10 @@ func (t *translator) returnOf(n *parser.Node) (*config.Return, bool) {
 		t.set(n, Unsupported, "invalid return code %q (nginx -t rejects it)", v)
 		return nil, false
 	}
-	if hasVariable(r.Text) {
-		t.set(n, Approximated, "variables are not expanded: the text is sent as written")
-	} else {
-		t.use(n)
+	if !t.checkValue(n, r.Text, ctxServer) {
+		return nil, false
 	}
+	t.use(n)
 	t.origin(r, from(n))
 	return r, true
 }

@@ -77,8 +77,14 @@ type translator struct {
 	// defaultListen holds the first default_server listen per address.
 	defaultListen map[string]*parser.Node
 	// defined holds the variables that directives the runtime does not run
-	// define (map, geo, set, ...), with the defining node.
+	// define (geo, split_clients, set inside if, ...), with the defining
+	// node.
 	defined map[string]*parser.Node
+	// runtimeDefined holds the variables the runtime defines: map and set
+	// targets, named groups of map and location regexes (lower case).
+	runtimeDefined map[string]bool
+	// mapNodes maps a translated map to its block.
+	mapNodes map[*config.Map]*parser.Node
 }
 
 // set records a verdict for n. The worst verdict wins; among equal ones
@@ -203,6 +209,7 @@ func (t *translator) instance() *config.Instance {
 			continue
 		}
 		t.use(h)
+		inst.Maps = append(inst.Maps, t.maps(h)...)
 		for _, c := range h.Children {
 			if c.Name == "upstream" && c.Block != nil {
 				if u := t.upstream(c); u != nil {

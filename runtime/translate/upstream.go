@@ -187,7 +187,7 @@ func (t *translator) balancer(n *parser.Node) *config.Balancer {
 			}
 			b.Consistent = true
 		}
-		if u := t.unknownVariables(b.Key); u != "" {
+		if u := t.unknownIn(b.Key, ctxProxy); u != "" {
 			t.set(n, Approximated, "%s", u)
 			return b
 		}

@@ -114,6 +114,11 @@ instance "box1-frontend" {
         request_buffering     = true
         intercept_errors      = false
         ignore_client_abort   = false
+        # nginx default: proxy_redirect default for the proxy_pass at testdata/scenarios/box1-frontend.conf:18:13
+        redirect {
+          from = "http://box2/"
+          to   = "/"
+        }
       }
     }
   }
