@@ -53,6 +53,12 @@ logs, temp paths, process limits, I/O tuning). It goes to standard error as
 a table (plain text when not a terminal or with NO_COLOR), or as JSON with
 --report json; --strict exits 2 unless every directive is preserved.
 
+Values with variables (map, set, return, add_header, error_page, proxy pass,
+set_header and redirect) keep nginx's syntax: $name, ${name}, $1..$9 for
+regular expression captures; HCL reads "${" as its own template, so the
+nginx form ${name} is written $${name}. A map is evaluated on first use and
+kept for the request; set steps run in order before the level's return.
+
 HCL schema (generated from the runtime model; durations use nginx's syntax,
 e.g. "75s", "1h30m", "500ms", a bare number is seconds; sizes "8k", "1m"):
 
