@@ -1,6 +1,9 @@
 package parser
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // termKind is what ended a statement, as ngx_conf_read_token reports it.
 type termKind uint8
@@ -59,6 +62,12 @@ type lexer struct {
 	// termPos is the position of the ';', '{' or '}' that ended the last
 	// statement, or of the end of input.
 	termPos Pos
+
+	// budget, when set, counts down the words and comments the load may
+	// still read (MaxWords); stopped is set once it ran out and the rest
+	// of the input was skipped.
+	budget  *int
+	stopped bool
 }
 
 func newLexer(f *File, text string, diag func(Pos, string)) *lexer {
@@ -96,6 +105,10 @@ func (lx *lexer) next() termKind {
 		}
 		if lx.off >= len(src) {
 			lx.termPos = lx.pos(lx.off)
+			if lx.stopped {
+				lx.args = lx.args[:0] // cut by the budget, already reported
+				return termEOF
+			}
 			if len(lx.args) > 0 {
 				lx.diag(lx.termPos, `unexpected end of file, expecting ";" or "}"`)
 			}
@@ -140,9 +153,30 @@ func (lx *lexer) next() termKind {
 	}
 }
 
+// spend takes one word or comment from the budget. When none is left it
+// reports so at pos, skips the rest of the input and returns false.
+func (lx *lexer) spend(pos Pos) bool {
+	if lx.budget == nil {
+		return true
+	}
+	if *lx.budget > 0 {
+		*lx.budget--
+		return true
+	}
+	if !lx.stopped {
+		lx.stopped = true
+		lx.diag(pos, fmt.Sprintf("more than %d words and comments in the configuration (ngxkeep's limit); the rest is not read", MaxWords))
+	}
+	lx.off = len(lx.src)
+	return false
+}
+
 // comment reads a "#" comment up to the end of the line.
 func (lx *lexer) comment() {
 	start := lx.off
+	if !lx.spend(lx.pos(start)) {
+		return
+	}
 	end := start
 	if i := strings.IndexByte(lx.text[start:], '\n'); i >= 0 {
 		end = start + i
@@ -322,6 +356,9 @@ func (lx *lexer) lineOf(off int) (line, lineStart int) {
 // push appends the word src[start:end] whose value is the bytes
 // src[vstart:vend] after nginx's escape processing.
 func (lx *lexer) push(start, end int, pos Pos, vstart, vend int, q byte, escaped bool) {
+	if !lx.spend(pos) {
+		return
+	}
 	value := lx.text[vstart:vend]
 	if escaped {
 		value = unescape(value)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -35,14 +34,14 @@ func load(path string, opts Options, limit int) (*Config, error) {
 		if opts.Stdin == nil {
 			return nil, errors.New(`reading "-" (standard input) needs Options.Stdin`)
 		}
-		src, err = io.ReadAll(opts.Stdin)
+		src, err = readAllLimited(opts.Stdin, "-")
 		if err != nil {
 			return nil, fmt.Errorf("read() standard input failed: %w", err)
 		}
 	case opts.FS != nil:
 		src, err = fsSource{opts.FS}.read(path)
 	default:
-		src, err = os.ReadFile(path)
+		src, err = readFileLimited(path)
 	}
 	if err != nil {
 		full := path
@@ -67,7 +66,7 @@ func Parse(name string, src []byte, opts Options) *Config {
 
 // parse is Parse with a bound on the expanded tree (maxNodes in production).
 func parse(name string, src []byte, opts Options, limit int) *Config {
-	l := &loader{opts: opts, files: make(map[string]*fileInfo), maxNodes: limit, malformed: make(map[*Directive]bool)}
+	l := &loader{opts: opts, files: make(map[string]*fileInfo), maxNodes: limit, malformed: make(map[*Directive]bool), words: MaxWords}
 	cfg := &Config{Name: name}
 	l.cfg = cfg
 
@@ -142,6 +141,12 @@ type loader struct {
 	arena    arena
 	// malformed holds directives whose statement had a lexical error.
 	malformed map[*Directive]bool
+	// words is what is left of the MaxWords budget.
+	words int
+	// dropped counts the diagnostics past MaxDiagnostics; firstDropped
+	// is the first of them.
+	dropped      int
+	firstDropped pendingDiag
 }
 
 // fileInfo is a file while loading.
@@ -166,8 +171,16 @@ func (l *loader) report(d Diagnostic, file *File, chain []*Directive) {
 }
 
 func (l *loader) reportOrdered(d Diagnostic, file *File, chain []*Directive, offset int) {
-	d.Chain = links(chain)
-	l.diags = append(l.diags, pendingDiag{Diagnostic: d, chain: chain, file: file, offset: offset})
+	pd := pendingDiag{Diagnostic: d, chain: chain, file: file, offset: offset}
+	if len(l.diags) >= MaxDiagnostics {
+		if l.dropped == 0 {
+			l.firstDropped = pd
+		}
+		l.dropped++
+		return
+	}
+	pd.Chain = links(chain)
+	l.diags = append(l.diags, pd)
 }
 
 // finish sorts the diagnostics into the order nginx reads the files: by
@@ -202,9 +215,16 @@ func (l *loader) finish() {
 		}
 		return len(a) < len(b)
 	})
-	l.cfg.Diagnostics = make([]Diagnostic, len(l.diags))
+	l.cfg.Diagnostics = make([]Diagnostic, len(l.diags), len(l.diags)+1)
 	for i, d := range l.diags {
 		l.cfg.Diagnostics[i] = d.Diagnostic
+	}
+	if l.dropped > 0 {
+		d := l.firstDropped.Diagnostic
+		d.End = d.Pos
+		d.Chain = links(l.firstDropped.chain)
+		d.Message = fmt.Sprintf("%d more problems from here on are not reported (ngxkeep reports at most %d)", l.dropped, MaxDiagnostics)
+		l.cfg.Diagnostics = append(l.cfg.Diagnostics, d)
 	}
 }
 
@@ -219,7 +239,7 @@ func (l *loader) visit(fi *fileInfo, chain []*Directive) {
 		}
 		l.cfg.chains[fi.file] = chain
 	}
-	for _, d := range parseFile(fi.file, &l.arena, l.malformed) {
+	for _, d := range parseFileBudget(fi.file, &l.arena, l.malformed, &l.words) {
 		l.reportOrdered(d.Diagnostic, fi.file, chain, d.order)
 	}
 	collectIncludes(fi.file.Directives, &fi.includes)
@@ -243,6 +263,13 @@ func collectIncludes(dirs []*Directive, out *[]*Directive) {
 // include resolves one include directive (ngx_conf_include).
 func (l *loader) include(from *fileInfo, inc *Directive, chain []*Directive) {
 	arg := inc.Args[0]
+	if l.words <= 0 {
+		return // the word limit was reached and reported: read no more files
+	}
+	if len(chain) >= MaxIncludeDepth {
+		l.errorAt(inc, inc.Pos, fmt.Sprintf("includes are nested more than %d files deep (ngxkeep's limit)", MaxIncludeDepth), chain)
+		return
+	}
 	full := l.src.full(l.cfg.Prefix, arg.Value)
 	var paths []string
 	if hasMeta(full) {

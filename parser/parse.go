@@ -67,10 +67,17 @@ type fileDiag struct {
 // a and adding directives with lexical errors to malformed, and returns the
 // problems found.
 func parseFile(f *File, a *arena, malformed map[*Directive]bool) []fileDiag {
+	return parseFileBudget(f, a, malformed, nil)
+}
+
+// parseFileBudget is parseFile taking the words and comments it reads from
+// *budget (see MaxWords) when budget is not nil.
+func parseFileBudget(f *File, a *arena, malformed map[*Directive]bool, budget *int) []fileDiag {
 	// Src is never modified (see File), so the words can share its bytes.
 	text := unsafe.String(unsafe.SliceData(f.Src), len(f.Src))
 	p := &fileParser{file: f, arena: a, malformed: malformed}
 	p.lx = newLexer(f, text, p.error)
+	p.lx.budget = budget
 	f.Directives = p.block(nil)
 	f.Comments = p.lx.comments
 	return p.diags
@@ -91,6 +98,10 @@ func (p *fileParser) errorOrdered(pos Pos, msg string, order int) {
 
 // unclosed reports the "{" of d that the end of file left open.
 func (p *fileParser) unclosed(d *Directive, eof Pos) {
+	if p.lx.stopped {
+		d.End = eof // the limit was reported; the rest was not read
+		return
+	}
 	if !p.eofSeen {
 		p.eofSeen = true
 		p.error(eof, `unexpected end of file, expecting "}"`)
@@ -195,7 +206,7 @@ func (p *fileParser) skip(d *Directive) {
 	for {
 		switch p.lx.next() {
 		case termEOF:
-			if !p.eofSeen {
+			if !p.eofSeen && !p.lx.stopped {
 				p.eofSeen = true
 				p.error(p.lx.termPos, `unexpected end of file, expecting "}"`)
 			}

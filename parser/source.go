@@ -56,7 +56,7 @@ func (osSource) key(full string) string {
 	return filepath.Clean(full)
 }
 
-func (osSource) read(full string) ([]byte, error) { return os.ReadFile(full) }
+func (osSource) read(full string) ([]byte, error) { return readFileLimited(full) }
 
 func (osSource) glob(pattern string) ([]string, error) {
 	return globWalk(filepath.ToSlash(pattern), func(dir string) ([]string, error) {
@@ -100,7 +100,7 @@ func (fsSource) key(full string) string {
 	return k
 }
 
-func (s fsSource) read(full string) ([]byte, error) { return fs.ReadFile(s.fsys, s.key(full)) }
+func (s fsSource) read(full string) ([]byte, error) { return readFSLimited(s.fsys, s.key(full)) }
 
 func (s fsSource) glob(pattern string) ([]string, error) {
 	return globWalk(path.Clean(strings.TrimPrefix(pattern, "/")), func(dir string) ([]string, error) {

@@ -35,6 +35,10 @@ type treeBuilder struct {
 	// dupSeen holds the pairs of directives already reported as
 	// duplicates.
 	dupSeen map[[2]*Directive]bool
+	// depth is the block nesting of the directives being expanded, across
+	// includes; tooDeep is set once nesting past MaxNesting was reported.
+	depth   int
+	tooDeep bool
 }
 
 type fileUse struct {
@@ -155,8 +159,19 @@ func (b *treeBuilder) expand(parent *Node, dirs []*Directive, ctx Context, chain
 		}
 		b.checkUnique(n)
 		if d.Block != nil && !d.Block.Opaque {
+			if b.depth >= MaxNesting && len(d.Block.Directives) > 0 {
+				// Each file stops at MaxNesting on its own; this is
+				// nesting built up by blocks around includes.
+				if !b.tooDeep {
+					b.tooDeep = true
+					b.error(d, d.Block.Open, fmt.Sprintf("blocks are nested too deeply (more than %d levels across includes)", MaxNesting), chain)
+				}
+				continue
+			}
+			b.depth++
 			n.Children = b.children(d.Block.Directives)
 			b.expand(n, d.Block.Directives, bodyContext(d, ctx), chain, check)
+			b.depth--
 			b.checkDuplicates(n)
 			indexChildren(n)
 		}
