@@ -200,3 +200,39 @@ func TestHandlerIgnoresBody(t *testing.T) {
 	cl.send("world")
 	expectStatus(t, cl.get("/"), 200)
 }
+
+// TestStatusLinePassedThrough: a status line set by the handler (a
+// proxied one) is sent as is, also for codes nginx has no text for, and
+// an error status that replaces the response drops it
+// (ngx_http_header_filter, ngx_http_send_header).
+func TestStatusLinePassedThrough(t *testing.T) {
+	line := func(status int, text string, rc int) Handler {
+		return HandlerFunc(func(w *ResponseWriter, r *Request) int {
+			w.SetStatus(status)
+			w.SetStatusLine(text)
+			if rc != StatusDone {
+				return rc
+			}
+			w.SetContentLength(2)
+			w.WriteString("ok")
+			return StatusDone
+		})
+	}
+	s := startWith(t, instHCL("", server(loc("exact", "/fine", "")+loc("exact", "/299", "")+loc("exact", "/err", ""))),
+		map[string]Handler{
+			"/fine": line(200, "200 Fine", StatusDone),
+			"/299":  line(299, "299 Whatever", StatusDone),
+			"/err":  line(200, "200 Fine", 502),
+		})
+	cl := dial(t, s.addr)
+	for _, c := range []struct{ path, want string }{
+		{"/fine", "HTTP/1.1 200 Fine"},
+		{"/299", "HTTP/1.1 299 Whatever"},
+		{"/err", "HTTP/1.1 502 Bad Gateway"},
+		{"/fine", "HTTP/1.1 200 Fine"},
+	} {
+		if r := cl.get(c.path); r.line != c.want {
+			t.Errorf("%s: status line %q, want %q", c.path, r.line, c.want)
+		}
+	}
+}

@@ -22,7 +22,8 @@ type ResponseWriter struct {
 	r *Request
 
 	status        int
-	contentLength int64 // -1: unknown
+	statusLine    []byte // "101 Switching Protocols" as an upstream sent it, or empty
+	contentLength int64  // -1: unknown
 	contentType   []byte
 	lastModified  int64 // unix seconds, -1: none
 	location      []byte
@@ -44,6 +45,7 @@ type span struct{ off, n int }
 func (w *ResponseWriter) reset(r *Request) {
 	w.c, w.r = r.c, r
 	w.status, w.contentLength, w.lastModified = 0, -1, -1
+	w.statusLine = w.statusLine[:0]
 	w.contentType, w.location = w.contentType[:0], nil
 	w.acceptRanges = false
 	w.names, w.values, w.arena = w.names[:0], w.values[:0], w.arena[:0]
@@ -53,6 +55,17 @@ func (w *ResponseWriter) reset(r *Request) {
 
 // SetStatus sets the response status.
 func (w *ResponseWriter) SetStatus(code int) { w.status = code }
+
+// SetStatusLine sets the text of the status line after "HTTP/1.1 ": the
+// code and reason phrase exactly as an upstream sent them ("101 Switching
+// Protocols", "200 Fine"). nginx passes a proxied status line through
+// unchanged (ngx_http_upstream_process_headers copies it into
+// r->headers_out.status_line, which ngx_http_header_filter prefers to its
+// own table); an error status set later drops it (ngx_http_send_header).
+// SetStatus must still be called with the code.
+func (w *ResponseWriter) SetStatusLine(line string) {
+	w.statusLine = append(w.statusLine[:0], line...)
+}
 
 // SetContentLength sets the body length; -1 means unknown (the body is
 // then chunked for HTTP/1.1 clients with chunked_transfer_encoding on, and
@@ -227,7 +240,10 @@ func (w *ResponseWriter) sendHeader() error {
 	w.headerSent = true
 	r.headerSent = true
 	if w.errStatus != 0 {
+		// ngx_http_send_header: r->err_status replaces the status and
+		// its status line.
 		w.status = w.errStatus
+		w.statusLine = w.statusLine[:0]
 	}
 	status := w.status
 	lc := r.loc
@@ -254,7 +270,13 @@ func (w *ResponseWriter) sendHeader() error {
 		r.veto(c.w.exitReason())
 	}
 	b := c.wbuf
-	b = h1.AppendStatusLine(b, status)
+	if len(w.statusLine) > 0 {
+		b = append(b, "HTTP/1.1 "...)
+		b = append(b, w.statusLine...)
+		b = append(b, "\r\n"...)
+	} else {
+		b = h1.AppendStatusLine(b, status)
+	}
 	switch status {
 	case 204:
 		w.headerOnly = true
