@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestHostileBigFiles loads a 100 MB file (refused by its size) and a
@@ -43,9 +44,9 @@ func TestHostileBigFiles(t *testing.T) {
 			switch {
 			case err != nil:
 				msg = err.Error()
-			case len(cfg.Diagnostics) > 0:
+			case hasDiag(cfg, tc.want):
 				checkSane(t, cfg)
-				msg = cfg.Diagnostics[len(cfg.Diagnostics)-1].Message
+				msg = tc.want
 			}
 			if !strings.Contains(msg, tc.want) {
 				t.Errorf("got %q, want %q", msg, tc.want)
@@ -54,6 +55,31 @@ func TestHostileBigFiles(t *testing.T) {
 			t.Logf("%s: live heap grew by %d MB", tc.name, grown>>20)
 			if grown > tc.maxHeap {
 				t.Errorf("live heap grew by %d MB, more than %d MB", grown>>20, tc.maxHeap>>20)
+			}
+		})
+	}
+}
+
+func TestHostileWordLimit(t *testing.T) {
+	// More words than MaxWords in one directive (no statement end at all)
+	// and in comments: the load stops at the limit.
+	for name, src := range map[string][]byte{
+		"words":    bytes.Repeat([]byte("a "), MaxWords+10),
+		"comments": bytes.Repeat([]byte("#\n"), MaxWords+10),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var cfg *Config
+			before, after := heapAfter(func() any {
+				cfg = Parse("x.conf", src, Options{FS: fstest.MapFS{}})
+				return cfg
+			})
+			checkSane(t, cfg)
+			if got := diagLines(cfg.Diagnostics); len(got) != 1 || !strings.Contains(got[0], "words and comments in the configuration (ngxkeep's limit)") {
+				t.Errorf("diagnostics %q", got)
+			}
+			// About 100 bytes per word, 24 for the input.
+			if grown := int64(after) - int64(before); grown > 400<<20 {
+				t.Errorf("heap grew by %d MB", grown>>20)
 			}
 		})
 	}

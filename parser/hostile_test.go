@@ -362,31 +362,3 @@ func heapAfter(f func() any) (before, after uint64) {
 	runtime.KeepAlive(keep)
 	return before, m.HeapAlloc
 }
-
-func TestHostileWordLimit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads 2 million words")
-	}
-	// More words than MaxWords in one directive (no statement end at all)
-	// and in comments: the load stops at the limit.
-	for name, src := range map[string][]byte{
-		"words":    bytes.Repeat([]byte("a "), MaxWords+10),
-		"comments": bytes.Repeat([]byte("#\n"), MaxWords+10),
-	} {
-		t.Run(name, func(t *testing.T) {
-			var cfg *Config
-			before, after := heapAfter(func() any {
-				cfg = Parse("x.conf", src, Options{FS: fstest.MapFS{}})
-				return cfg
-			})
-			checkSane(t, cfg)
-			if got := diagLines(cfg.Diagnostics); len(got) != 1 || !strings.Contains(got[0], "words and comments in the configuration (ngxkeep's limit)") {
-				t.Errorf("diagnostics %q", got)
-			}
-			// About 100 bytes per word, 24 for the input.
-			if grown := int64(after) - int64(before); grown > 400<<20 {
-				t.Errorf("heap grew by %d MB", grown>>20)
-			}
-		})
-	}
-}

@@ -165,7 +165,7 @@ func (lx *lexer) spend(pos Pos) bool {
 	}
 	if !lx.stopped {
 		lx.stopped = true
-		lx.diag(pos, fmt.Sprintf("more than %d words and comments in the configuration (ngxkeep's limit); the rest is not read", MaxWords))
+		lx.diag(pos, fmt.Sprintf("%s %d words and comments in the configuration (ngxkeep's limit); the rest is not read", wordLimitPrefix, MaxWords))
 	}
 	lx.off = len(lx.src)
 	return false

@@ -37,6 +37,10 @@ const (
 // deeper blocks are an error and their contents are skipped.
 const MaxNesting = maxDepth
 
+// wordLimitPrefix starts the diagnostic of the MaxWords limit, which is
+// kept even past MaxDiagnostics.
+const wordLimitPrefix = "more than"
+
 var (
 	errTooLarge   = fmt.Errorf("file is larger than %d MiB, ngxkeep's limit", MaxFileSize>>20)
 	errNotRegular = errors.New("not a regular file")

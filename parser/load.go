@@ -172,7 +172,7 @@ func (l *loader) report(d Diagnostic, file *File, chain []*Directive) {
 
 func (l *loader) reportOrdered(d Diagnostic, file *File, chain []*Directive, offset int) {
 	pd := pendingDiag{Diagnostic: d, chain: chain, file: file, offset: offset}
-	if len(l.diags) >= MaxDiagnostics {
+	if len(l.diags) >= MaxDiagnostics && !strings.HasPrefix(d.Message, wordLimitPrefix) {
 		if l.dropped == 0 {
 			l.firstDropped = pd
 		}
