@@ -84,8 +84,9 @@ func printable(b []byte) bool {
 	return true
 }
 
-// read reads one response and renders it as a transcript line.
-func (cc *clientConn) read(timeout time.Duration, head bool) string {
+// read reads one response and renders it as a transcript line, with the
+// response headers named in show ("-" when absent).
+func (cc *clientConn) read(timeout time.Duration, head bool, show []string) string {
 	start := time.Now()
 	cc.c.SetReadDeadline(start.Add(timeout))
 	p, err := cc.br.Peek(5)
@@ -115,6 +116,13 @@ func (cc *clientConn) read(timeout time.Duration, head bool) string {
 	}
 	if v, ok := hdr["keep-alive"]; ok {
 		fmt.Fprintf(&b, " | Keep-Alive: %s", v)
+	}
+	for _, h := range show {
+		v, ok := hdr[strings.ToLower(h)]
+		if !ok {
+			v = "-"
+		}
+		fmt.Fprintf(&b, " | %s: %s", h, v)
 	}
 	code := 0
 	if f := strings.Fields(status); len(f) > 1 {

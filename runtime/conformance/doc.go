@@ -85,10 +85,12 @@
 //	send CONN "bytes"... [body=SIZE]   write bytes (body=SIZE adds SIZE "x")
 //	shut CONN                half-close (CloseWrite, FIN to the server)
 //	close CONN / reset CONN  close; reset closes with SO_LINGER 0 (RST)
-//	read CONN [head] [timeout=DUR]
+//	read CONN [head] [timeout=DUR] [show=H,...]
 //	                         read one response: status line, Connection and
 //	                         Keep-Alive, body by Content-Length, chunked or
-//	                         close (head: a response to HEAD, no body)
+//	                         close (head: a response to HEAD, no body;
+//	                         show: also these response headers, "-" when
+//	                         absent)
 //	end CONN [DUR]           read until the connection ends (default 3s):
 //	                         FIN, RST, or open, with a time class
 //	quiet CONN [DUR]         expect nothing (no data, no close) within DUR

@@ -321,7 +321,7 @@ func (r *run) step(i int, st *Step) {
 		cc.c.SetLinger(0)
 		cc.c.Close()
 	case stepRead:
-		r.obs(i, "%s", cc.read(st.Dur, st.Head))
+		r.obs(i, "%s", cc.read(st.Dur, st.Head, st.Show))
 	case stepEnd:
 		r.obs(i, "%s", cc.end(st.Dur))
 	case stepProbe:

@@ -112,6 +112,7 @@ type Step struct {
 	Data   []byte        // send
 	Dur    time.Duration // sleep, quiet; window of end; timeout of read
 	Head   bool          // read: response to HEAD (no body)
+	Show   []string      // read: response headers to show
 	N      int           // await
 	Brief  bool          // observe
 }
@@ -354,7 +355,7 @@ func (sc *Scenario) parseScript(script []byte) error {
 			}
 			st.Conn = args[0].Val
 		case stepRead:
-			if err := need(1, "read CONN [head] [timeout=DUR]"); err != nil {
+			if err := need(1, "read CONN [head] [timeout=DUR] [show=H,...]"); err != nil {
 				return err
 			}
 			st.Conn = args[0].Val
@@ -363,6 +364,8 @@ func (sc *Scenario) parseScript(script []byte) error {
 				switch k, v, _ := keyVal(a); k {
 				case "head":
 					st.Head = true
+				case "show":
+					st.Show = strings.Split(v, ",")
 				case "timeout":
 					if st.Dur, err = parseDuration(v); err != nil {
 						return errf("%v", err)
