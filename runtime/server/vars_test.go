@@ -1,10 +1,16 @@
 package server
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
 // hclMap renders a map block: entries are "key=value" pairs; a key
@@ -393,5 +399,71 @@ func TestProxyVariables(t *testing.T) {
 			t.Fatal("the backend never saw /ws")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkReturnMapSet is BenchmarkReturn200 with a map evaluated by a
+// set step, an add_header and a return text with variables: the cost of
+// the variable machinery per request (compare with BenchmarkReturn200).
+func BenchmarkReturnMapSet(b *testing.B) {
+	maps := hclMap("m", "$http_user_agent", "other", "", "wrk=bench", `~^curl/(\d+)=curl $1`)
+	locs := fmt.Sprintf(`    location {
+      match = "prefix"
+      path  = "/"
+      keepalive_requests = 1000000000
+%s      add_header {
+        name  = "X-M"
+        value = "$m"
+      }
+      return {
+        code = 200
+        text = "$x"
+      }
+    }
+`, hclSet("x", "${m}!"))
+	cfg, diags := config.Decode("b.hcl", []byte(instHCL(maps, serverBlock("", locs))))
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	s, err := New(cfg.Instances[0], Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	c, err := net.Dial("tcp", s.Addr("127.0.0.1:0").String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+	br := bufio.NewReader(c)
+	c.Write(req)
+	n := 0
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(l)
+		if l == "\r\n" {
+			break
+		}
+	}
+	body := make([]byte, len("bench!"))
+	if _, err := io.ReadFull(br, body); err != nil || string(body) != "bench!" {
+		b.Fatalf("body %q, %v", body, err)
+	}
+	first := n + len(body)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Write(req)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := br.Discard(first); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
