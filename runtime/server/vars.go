@@ -330,8 +330,6 @@ type reqVars struct {
 	// the location (and URI change count) whose regex captures were taken
 	capLoc    *locConf
 	capLocGen int
-
-	scratch []byte
 }
 
 type slotVal struct {
@@ -343,6 +341,7 @@ const (
 	slotUnset uint8 = iota
 	slotValid       // map result or set value
 	slotBusy        // a map being evaluated (cycle guard)
+	slotSet         // stored by set: kept even for a volatile map
 )
 
 // vars returns the variable state for r, reset when a new request started.
@@ -502,6 +501,8 @@ func (c *conn) slotValue(r *Request, rv *reqVars, s int) string {
 	sv := &rv.vals[s]
 	m := rv.tbl.info[s].m
 	switch sv.state {
+	case slotSet:
+		return sv.v
 	case slotValid:
 		if m == nil || !m.volatile {
 			return sv.v
@@ -521,7 +522,7 @@ func (c *conn) slotValue(r *Request, rv *reqVars, s int) string {
 // evalMap is ngx_http_map_variable: evaluate the source, find the entry
 // (ngx_http_map_find), evaluate its value.
 func (c *conn) evalMap(r *Request, rv *reqVars, m *mapConf) string {
-	key := string(c.appendValue(rv.scratch[:0], r, m.source))
+	key := string(c.appendValue(nil, r, m.source))
 	if m.hostnames && len(key) > 0 && key[len(key)-1] == '.' {
 		key = key[:len(key)-1]
 	}
@@ -603,8 +604,8 @@ func (c *conn) locationRewrite(r *Request) {
 func (c *conn) runSets(r *Request, steps []setStep) {
 	for _, st := range steps {
 		v := string(c.appendValue(nil, r, st.value))
-		rv := c.vars(r)
-		rv.vals[st.slot] = slotVal{v: v, state: slotValid}
+		// ngx_http_script_set_var_code: valid and cacheable.
+		c.vars(r).vals[st.slot] = slotVal{v: v, state: slotSet}
 	}
 }
 

@@ -168,7 +168,8 @@ func TestMapCacheAndSet(t *testing.T) {
 		retLoc("prefix", "/b", "", "m=$m mv=$mv x=$x") +
 		retLoc("prefix", "/set", hclSet("one", "1")+hclSet("two", "${one}2")+hclSet("one", "again"), "$srv/$one/$two/$only") +
 		retLoc("prefix", "/other", hclSet("only", "here"), "$only") +
-		retLoc("prefix", "/loop", "", "[$loop1]")
+		retLoc("prefix", "/loop", "", "[$loop1]") +
+		retLoc("prefix", "/override", hclSet("m", "set-m")+hclSet("mv", "set-mv"), "$m $mv")
 	srv := serverBlock(`    set "srv" {
       value = "S:$uri"
     }
@@ -190,6 +191,11 @@ func TestMapCacheAndSet(t *testing.T) {
 	}
 	if r := cl.get("/other"); r.body != "here" {
 		t.Errorf("/other: %q", r.body)
+	}
+	// set overrides a map's variable, a volatile one too
+	// (ngx_http_script_set_var_code leaves the value cacheable).
+	if r := cl.get("/override"); r.body != "set-m set-mv" {
+		t.Errorf("/override: %q", r.body)
 	}
 	// A cycle ends (nginx fails the request with 500 after 100 levels;
 	// the runtime reads the variable being evaluated as empty).
