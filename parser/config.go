@@ -3,6 +3,7 @@ package parser
 import (
 	"io"
 	"io/fs"
+	"sync/atomic"
 )
 
 // Config is one nginx instance: the main file and every file it includes.
@@ -23,6 +24,8 @@ type Config struct {
 	tree *Node
 	// chains holds the include chain of each file's first use.
 	chains map[*File][]*Directive
+	// eff memoizes Node.Effective for the tree (effective_index.go).
+	eff atomic.Pointer[effIndex]
 }
 
 // FileChain returns the include chain through which f was first reached,

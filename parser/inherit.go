@@ -22,7 +22,18 @@ import "fmt"
 // name: Effective("keepalive_timeout") on an upstream node reads the
 // upstream's, on a location the client-side one. When the directive is not
 // set, the result is v's default (Default true), or unset.
+//
+// Results are memoized per tree (effective_index.go); the slices of a
+// Setting may be shared between calls and must not be modified.
 func (n *Node) Effective(name string, v Version) Setting {
+	if ix := n.effIndex(); ix != nil {
+		return ix.effective(n, name, v)
+	}
+	return n.effectiveUncached(name, v)
+}
+
+// effectiveUncached is Effective computed by walking the levels.
+func (n *Node) effectiveUncached(name string, v Version) Setting {
 	s := Setting{Name: name, Version: v}
 	level := n
 	if n.Directive != nil && n.Block == nil && n.Parent != nil {

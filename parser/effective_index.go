@@ -1,0 +1,246 @@
+package parser
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// effIndex memoizes Node.Effective for one tree, so that a linter asking
+// for the same settings at thousands of locations, for several target
+// versions and from several goroutines, resolves each (level, directive)
+// pair once: which directives make up a value is computed once per block
+// and reused by every block below it, so the http level with thousands of
+// servers is scanned once per directive name, not once per location.
+//
+// The index is created on the first Effective call on a tree that Load or
+// Parse built, and is safe for concurrent use: the table of levels is
+// read-only once built, and each level's answers are appended under the
+// level's lock and published atomically, so lookups take no lock. Nodes of
+// other trees are answered by the plain walk (effectiveUncached), which
+// TestEffectiveIndexMatchesWalk compares with the index on every block of
+// the test corpus.
+type effIndex struct {
+	level  map[*Node]int32 // every block of the tree and the root; read-only
+	levels []effLevel
+}
+
+// effLevel holds the answers memoized at one level: few (the names rules
+// ask about), so they are found by a linear scan of small chunks.
+type effLevel struct {
+	mu   sync.Mutex // serializes writers; readers use head and n only
+	head atomic.Pointer[effChunk]
+}
+
+const effChunkLen = 4
+
+// effChunk is a run of entries; a full chunk is never written again and
+// the newest chunk is the head.
+type effChunk struct {
+	n       atomic.Int32
+	entries [effChunkLen]effEntry
+	next    *effChunk
+}
+
+// effEntry is the value of the directive spec describes at a level. own
+// marks the entry Effective looks up for name there (spec is then
+// effectiveSpec(name, level), nil for an unknown name); the others are
+// asked by the levels below, whose spec may differ (an upstream's
+// keepalive_timeout is not the http one).
+type effEntry struct {
+	name string
+	spec *Spec
+	val  *effVal
+	own  bool
+}
+
+// effVal is the version-independent part of a Setting: the directives
+// that make up the value at a level (nil for none). Levels that inherit
+// share their parent's effVal. The argument copies are made on first use,
+// so callers that only need the nodes never pay for them.
+type effVal struct {
+	nodes  []*Node
+	once   sync.Once
+	args   []string
+	values [][]string
+}
+
+func (f *effVal) argLists() ([]string, [][]string) {
+	f.once.Do(func() {
+		f.values = make([][]string, len(f.nodes))
+		for i, n := range f.nodes {
+			f.values[i] = argValues(n)
+		}
+		f.args = f.values[0]
+	})
+	return f.args, f.values
+}
+
+// effIndex returns the memo of n's tree, building it on first use; nil for
+// a node that no Config owns.
+func (n *Node) effIndex() *effIndex {
+	if n.root == nil || n.root.cfg == nil {
+		return nil
+	}
+	c := n.root.cfg
+	if ix := c.eff.Load(); ix != nil {
+		return ix
+	}
+	if c.tree == nil {
+		return nil
+	}
+	c.eff.CompareAndSwap(nil, newEffIndex(c.tree))
+	return c.eff.Load()
+}
+
+func newEffIndex(root *Node) *effIndex {
+	var blocks []*Node
+	root.Walk(func(n *Node) bool {
+		if n.Directive == nil || n.Block != nil {
+			blocks = append(blocks, n)
+		}
+		return len(n.Children) > 0
+	})
+	ix := &effIndex{level: make(map[*Node]int32, len(blocks)), levels: make([]effLevel, len(blocks))}
+	for i, b := range blocks {
+		ix.level[b] = int32(i)
+	}
+	return ix
+}
+
+// find returns the entry that matches; spec nil asks for the own entry of
+// name.
+func (l *effLevel) find(name string, spec *Spec) (effEntry, bool) {
+	for c := l.head.Load(); c != nil; c = c.next {
+		n := c.n.Load()
+		for i := range c.entries[:n] {
+			e := &c.entries[i]
+			if spec == nil {
+				if e.own && e.name == name {
+					return *e, true
+				}
+			} else if e.spec == spec {
+				return *e, true
+			}
+		}
+	}
+	return effEntry{}, false
+}
+
+// add records e unless an equal entry exists, and returns the entry in
+// the memo (the first one recorded wins).
+func (l *effLevel) add(e effEntry) effEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.own {
+		if old, ok := l.find(e.name, nil); ok {
+			return old
+		}
+	} else if old, ok := l.find(e.name, e.spec); ok {
+		return old
+	}
+	c := l.head.Load()
+	if c == nil || c.n.Load() == effChunkLen {
+		c = &effChunk{next: c}
+		c.entries[0] = e
+		c.n.Store(1)
+		l.head.Store(c)
+		return e
+	}
+	n := c.n.Load()
+	c.entries[n] = e
+	c.n.Store(n + 1)
+	return e
+}
+
+// effective is Node.Effective answered from the memo. It returns the same
+// Setting as effectiveUncached, except that Args, Values and Nodes are
+// shared between calls.
+func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
+	level := n
+	if n.Directive != nil && n.Block == nil && n.Parent != nil {
+		level = n.Parent
+	}
+	i, ok := ix.level[level]
+	if !ok {
+		return n.effectiveUncached(name, v)
+	}
+	l := &ix.levels[i]
+	e, ok := l.find(name, nil)
+	if !ok {
+		e = effEntry{name: name, spec: effectiveSpec(name, level), own: true}
+		if e.spec != nil {
+			e.val = ix.lookup(level, e.spec, name)
+		}
+		e = l.add(e)
+	}
+	s := Setting{Name: name, Version: v, Spec: e.spec}
+	switch {
+	case e.spec == nil:
+	case e.val != nil:
+		s.Node = e.val.nodes[0]
+		s.Args, s.Values = e.val.argLists()
+		if e.spec.Merge == MergeArray || e.spec.Merge == MergeBitmask {
+			s.Nodes = e.val.nodes
+		}
+	default:
+		if vals := e.spec.Default(v); vals != nil {
+			s.Default = true
+			s.Args = vals[0]
+			s.Values = vals
+		}
+	}
+	return s
+}
+
+// lookup is lookupLevels memoized per level: the value at a level that
+// does not set the directive is its parent's. nil means unset.
+func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
+	if spec.Contexts == CtxEvents {
+		m = m.Root()
+	}
+	i, ok := ix.level[m]
+	if !ok {
+		return ix.levelVal(m, spec, name)
+	}
+	l := &ix.levels[i]
+	if e, ok := l.find(name, spec); ok {
+		return e.val
+	}
+	var f *effVal
+	if spec.Contexts == CtxEvents {
+		if ev := m.First("events"); ev != nil {
+			if nodes := ev.Find(name); len(nodes) > 0 {
+				f = &effVal{nodes: nodes}
+			}
+		}
+	} else {
+		f = ix.levelVal(m, spec, name)
+	}
+	return l.add(effEntry{name: name, spec: spec, val: f}).val
+}
+
+// levelVal computes the value at level m: its own directives, or what it
+// inherits according to spec.Merge (see lookupLevels).
+func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
+	ctx := m.ChildContext()
+	if ctx&spec.Contexts != 0 {
+		if found := m.Find(name); len(found) > 0 {
+			if spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone {
+				found = found[:1]
+			}
+			return &effVal{nodes: found}
+		}
+	}
+	switch spec.Merge {
+	case MergeNone:
+		return nil
+	case MergeNoname:
+		if ctx != CtxLocationIf && ctx != CtxLimitExcept {
+			return nil
+		}
+	}
+	if m.Parent == nil {
+		return nil
+	}
+	return ix.lookup(m.Parent, spec, name)
+}

@@ -1,0 +1,161 @@
+package parser
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// corpusConfigs loads the rule test corpus, the scenario configs and the
+// parser's nginx -t cases: configs that exercise every kind of level.
+func corpusConfigs(t *testing.T) []*Config {
+	t.Helper()
+	var cfgs []*Config
+	files, _ := filepath.Glob("../rules/testdata/*/*")
+	more, _ := filepath.Glob("../testdata/parser/nginx-t/*.conf")
+	files = append(files, more...)
+	files = append(files, "../testdata/scenarios/box1-frontend.conf", "../testdata/scenarios/box2-backend.conf")
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f, ".conf"):
+			c, err := Load(f, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfgs = append(cfgs, c)
+		case strings.HasSuffix(f, ".txtar"):
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ar := txtar.Parse(data)
+			m := fstest.MapFS{}
+			for _, af := range ar.Files {
+				m[af.Name] = &fstest.MapFile{Data: af.Data}
+			}
+			for _, af := range ar.Files {
+				if !strings.Contains(af.Name, "/") && strings.HasSuffix(af.Name, ".conf") {
+					c, err := Load(af.Name, Options{FS: m})
+					if err != nil {
+						t.Fatal(err)
+					}
+					cfgs = append(cfgs, c)
+				}
+			}
+		}
+	}
+	if len(cfgs) < 50 {
+		t.Fatalf("only %d configs found", len(cfgs))
+	}
+	return cfgs
+}
+
+// TestEffectiveIndexMatchesWalk checks that the memoized Effective answers
+// exactly what the plain walk over the levels answers, for every block of
+// the corpus, every directive name used in its config plus the keep-alive
+// directives, at two versions, asking the blocks in an order where
+// children come before their parents (so memoized inner levels are reused
+// by outer ones as well as the reverse).
+func TestEffectiveIndexMatchesWalk(t *testing.T) {
+	extra := []string{"keepalive_timeout", "keepalive_requests", "keepalive_time", "proxy_http_version",
+		"proxy_set_header", "proxy_next_upstream", "keepalive", "worker_connections", "proxy_read_timeout",
+		"fastcgi_keep_conn", "proxy_pass", "keepalive_disable", "lingering_close", "no_such_directive"}
+	versions := []Version{{1, 22, 0}, DefaultVersion}
+	checked := 0
+	for _, c := range corpusConfigs(t) {
+		names := map[string]bool{}
+		for _, n := range extra {
+			names[n] = true
+		}
+		var blocks []*Node
+		c.Tree().Walk(func(n *Node) bool {
+			if n.Directive != nil {
+				names[n.Name] = true
+			}
+			// Simple directives ask their block: blocks (and the root)
+			// cover every level; one simple directive checks the step.
+			if n.Directive == nil || n.Block != nil || len(blocks) == 0 {
+				blocks = append(blocks, n)
+			}
+			return true
+		})
+		for i := len(blocks) - 1; i >= 0; i-- {
+			n := blocks[i]
+			for name := range names {
+				for _, v := range versions {
+					want := n.effectiveUncached(name, v)
+					got := n.Effective(name, v)
+					checked++
+					if sameSetting(want, got) {
+						continue
+					}
+					where := "root"
+					if n.Directive != nil {
+						where = n.File().Name + ":" + n.Name
+					}
+					t.Fatalf("%s: Effective(%s, %s) differs (-walk +index):\n%s", where, name, v,
+						cmp.Diff(want, got, cmp.Comparer(func(a, b *Node) bool { return a == b }),
+							cmp.Comparer(func(a, b *Spec) bool { return a == b })))
+				}
+			}
+		}
+	}
+	t.Logf("%d lookups compared", checked)
+}
+
+// TestEffectiveIndexConcurrent asks the same settings from several
+// goroutines at once (run with -race): every answer must be the walk's.
+func TestEffectiveIndexConcurrent(t *testing.T) {
+	cfg := Parse("nginx.conf", []byte(inheritConf), Options{FS: fstest.MapFS{}})
+	var blocks []*Node
+	cfg.Tree().Walk(func(n *Node) bool {
+		if n.Directive == nil || n.Block != nil {
+			blocks = append(blocks, n)
+		}
+		return true
+	})
+	names := []string{"keepalive_timeout", "proxy_set_header", "proxy_next_upstream", "keepalive", "proxy_pass"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				n := blocks[(g+i)%len(blocks)]
+				for _, name := range names {
+					if !sameSetting(n.effectiveUncached(name, DefaultVersion), n.Effective(name, DefaultVersion)) {
+						errs <- n.Name + " " + name
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("concurrent Effective differs at %s", e)
+	}
+}
+
+func sameSetting(a, b Setting) bool {
+	if a.Name != b.Name || a.Node != b.Node || a.Default != b.Default || a.Version != b.Version ||
+		a.Spec != b.Spec || len(a.Nodes) != len(b.Nodes) || !reflect.DeepEqual(a.Args, b.Args) ||
+		!reflect.DeepEqual(a.Values, b.Values) {
+		return false
+	}
+	for i := range a.Nodes {
+		if a.Nodes[i] != b.Nodes[i] {
+			return false
+		}
+	}
+	return true
+}
