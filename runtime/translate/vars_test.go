@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
@@ -58,6 +59,7 @@ http {
 }
 `
 	inst, rep := translateSrc(t, v122, src)
+	roundTrip(t, inst, rep)
 	if len(inst.Maps) != 4 {
 		t.Fatalf("maps: %d, want 4 (the second $later replaces the first)", len(inst.Maps))
 	}
@@ -172,6 +174,7 @@ http {
 }
 `
 	inst, rep := translateSrc(t, v122, src)
+	roundTrip(t, inst, rep)
 	type rule struct{ From, To string }
 	rules := func(l *config.Location) []rule {
 		var out []rule
@@ -221,5 +224,23 @@ http {
 	hcl := string(Encode(&config.Config{Instances: []*config.Instance{inst}}, rep))
 	if !strings.Contains(hcl, "# nginx default: proxy_redirect default for the proxy_pass at") {
 		t.Errorf("the default rule is not marked as a default:\n%s", hcl)
+	}
+}
+
+// roundTrip checks that the HCL of inst decodes to inst ("${" escaped,
+// regex backslashes kept) and validates.
+func roundTrip(t *testing.T, inst *config.Instance, rep *Report) {
+	t.Helper()
+	model := &config.Config{Instances: []*config.Instance{inst}}
+	src := Encode(model, rep)
+	back, diags := config.Decode("vars.hcl", src)
+	if diags.HasErrors() {
+		t.Fatalf("decode: %v\n%s", diags, src)
+	}
+	if d := cmp.Diff(model, back, cmpopts.IgnoreTypes(hcl.Range{})); d != "" {
+		t.Errorf("nginx → model differs from nginx → HCL → model (-direct +via HCL):\n%s", d)
+	}
+	if d := back.Validate(); d.HasErrors() {
+		t.Errorf("the translated model does not validate: %v", d)
 	}
 }
