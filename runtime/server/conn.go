@@ -32,6 +32,13 @@ var (
 	errCloseRequested = errors.New("close requested by the worker")
 )
 
+// headState values.
+const (
+	headNone          = iota // waiting for a request, or answering one
+	headReading              // part of a request head has arrived
+	headReadingFailed        // ... and worker_shutdown_timeout has passed
+)
+
 // conn is one client connection, served by one goroutine (conn.serve).
 type conn struct {
 	w    *Worker
@@ -56,6 +63,9 @@ type conn struct {
 
 	// closeReq holds Reason+1 when the worker asked the connection to close.
 	closeReq atomic.Uint32
+	// headState says whether a request head is being read (headReading)
+	// and whether the shutdown timer fired meanwhile (headReadingFailed).
+	headState atomic.Uint32
 
 	// Header buffer (nginx c->buffer / large header buffers).
 	hbuf     []byte
@@ -122,6 +132,13 @@ func (c *conn) serve() {
 	}()
 	for {
 		r, reason := c.readRequest()
+		if !c.headState.CompareAndSwap(headReading, headNone) && c.headState.Swap(headNone) == headReadingFailed && r != nil {
+			// The shutdown timer set nginx's c->error while the head
+			// was read: the request cannot be answered
+			// (ngx_http_write_filter fails), the connection closes.
+			c.close(ReasonShutdownTimeout)
+			return
+		}
 		if r == nil {
 			c.close(reason)
 			return
@@ -312,6 +329,7 @@ func (c *conn) readRequest() (*Request, Reason) {
 		}
 	}
 
+	c.headState.Store(headReading)
 	c.requests++
 	c.reqStart = time.Now()
 	c.ls.requests.Add(1)

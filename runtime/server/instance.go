@@ -290,7 +290,7 @@ func (s *Instance) Shutdown(ctx context.Context) error {
 				err = ctx.Err()
 				for _, g := range gens {
 					for _, w := range g.workers {
-						w.forceClose(ReasonShutdownTimeout)
+						w.forceClose(ReasonShutdownTimeout, true)
 					}
 				}
 				<-w.done

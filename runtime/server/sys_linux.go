@@ -45,7 +45,9 @@ func (rw *rawWriter) sendFile(f *os.File, n int64, timeout time.Duration) (sent 
 	var off int64
 	rw.timeout, rw.err = timeout, nil
 	cerr := frc.Control(func(ffd uintptr) {
-		rw.c.armWrite(timeout)
+		if !rw.progress() {
+			return
+		}
 		err = rw.rc.Write(func(sfd uintptr) bool {
 			for sent < n {
 				k, serr := syscall.Sendfile(int(sfd), int(ffd), &off, int(min(n-sent, 1<<30)))

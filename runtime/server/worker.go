@@ -329,7 +329,7 @@ func (w *Worker) shutdown(reason Reason) {
 		f()
 	}
 	if t := w.ic.shutdownTimeout; t > 0 {
-		timer := time.AfterFunc(t, func() { w.forceClose(ReasonShutdownTimeout) })
+		timer := time.AfterFunc(t, func() { w.forceClose(ReasonShutdownTimeout, false) })
 		go func() {
 			<-w.done
 			timer.Stop()
@@ -337,11 +337,20 @@ func (w *Worker) shutdown(reason Reason) {
 	}
 }
 
-// forceClose closes every connection of the worker now
-// (ngx_shutdown_timer_handler, or a fast shutdown).
-func (w *Worker) forceClose(reason Reason) {
+// forceClose closes every connection of the worker now. With all false it
+// is ngx_shutdown_timer_handler, which sets c->close and c->error and runs
+// each connection's read handler: every handler closes on c->close except
+// those reading a request head (ngx_http_process_request_line and
+// ngx_http_process_request_headers do not look at it), so such a
+// connection stays until its head completes (then nothing can be written
+// to it: closed without a response) or client_header_timeout ends it.
+// With all true (a fast shutdown, the process exiting) nothing survives.
+func (w *Worker) forceClose(reason Reason, all bool) {
 	w.mu.Lock()
 	for c := range w.conns {
+		if !all && c.headState.CompareAndSwap(headReading, headReadingFailed) {
+			continue
+		}
 		c.requestClose(reason)
 		c.stop()
 	}

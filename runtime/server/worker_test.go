@@ -259,3 +259,70 @@ func TestGivenListener(t *testing.T) {
 	cl := dial(t, addr)
 	expectStatus(t, cl.get("/"), 200)
 }
+
+// TestShutdownTimeoutSparesHeadReaders: when worker_shutdown_timeout
+// fires, a request in flight is closed without a response, but a
+// connection in the middle of a request head is not: nginx's head reading
+// handlers do not look at c->close (ngx_shutdown_timer_handler). Its head
+// completed later is not answered (c->error), and the stop waits for it.
+// [V1.22 checked]
+func TestShutdownTimeoutSparesHeadReaders(t *testing.T) {
+	g := newGate()
+	s := startWith(t, instHCL("  worker_shutdown_timeout = \"300ms\"\n", gatedServer), map[string]Handler{"/slow": g})
+	busy := dial(t, s.addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-g.entered
+	partial := dial(t, s.addr)
+	partial.send("GET / HTTP/1.1\r\nHost: t\r\n")
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Active == 2 })
+
+	begin := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	busy.expectEndSince(begin, "fin", 250*time.Millisecond, 800*time.Millisecond)
+	partial.expectOpen(400 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatal("shutdown finished with a head still being read")
+	default:
+	}
+	partial.send("\r\n")
+	how, data, _ := partial.end(time.Second)
+	if how != "fin" || data != "" {
+		t.Errorf("completed head after the shutdown timer: %s %q, want a FIN without a response", how, data)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); closes(st, ReasonShutdownTimeout) != 2 {
+		t.Errorf("close reasons: %v", st.Listeners)
+	}
+}
+
+// TestShutdownTimeoutNoLateResponse: a handler that ignores the canceled
+// context and answers after the shutdown timer fired gets nothing out:
+// the connection was closed for it (nginx terminates the request).
+func TestShutdownTimeoutNoLateResponse(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	deaf := HandlerFunc(func(w *ResponseWriter, r *Request) int {
+		entered <- struct{}{}
+		time.Sleep(600 * time.Millisecond)
+		w.SetStatus(200)
+		w.SetContentLength(4)
+		w.WriteString("late")
+		return StatusDone
+	})
+	s := startWith(t, instHCL("  worker_shutdown_timeout = \"200ms\"\n", gatedServer), map[string]Handler{"/slow": deaf})
+	cl := dial(t, s.addr)
+	cl.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-entered
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	how, data, _ := cl.end(2 * time.Second)
+	if how == "open" || data != "" {
+		t.Errorf("after the shutdown timer: %s %q, want the close without a response", how, data)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

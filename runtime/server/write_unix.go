@@ -41,8 +41,10 @@ func newRawWriter(c *conn) *rawWriter {
 // without progress, or the worker asks the connection to close.
 func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
 	rw.p, rw.n, rw.timeout, rw.err = p, 0, timeout, nil
-	rw.c.armWrite(timeout)
-	err := rw.rc.Write(rw.step)
+	var err error
+	if rw.progress() {
+		err = rw.rc.Write(rw.step)
+	}
 	n := rw.n
 	if rw.err != nil {
 		err = rw.err
@@ -78,7 +80,9 @@ func (rw *rawWriter) writeStep(fd uintptr) bool {
 	return true
 }
 
-// progress re-arms the send_timeout after a write that made progress. The
+// progress arms the send_timeout before the first write and re-arms it
+// after each write that made progress; it reports false when the worker
+// asked the connection to close, which no write may outlive. The
 // close request is checked after arming, so that a concurrent wake-up by
 // the worker (a deadline in the past) is never overwritten.
 func (rw *rawWriter) progress() bool {
