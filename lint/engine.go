@@ -187,16 +187,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	// The topology is computed once, for the main target, and shared by
 	// every pass, including the comparison runs.
-	eff := newEffCache()
-	hostOf := func(p *Proxy) string {
-		return proxyHost(p, eff.nodes)
-	}
 	for _, in := range opts.Instances {
 		in.Role = 0
 	}
-	topo := buildTopology(opts.Instances, tiers, hostOf)
+	topo := buildTopology(opts.Instances, tiers)
 	newPasses := func(target parser.Version, set []*Analyzer) []*Pass {
-		sh := &shared{target: target, roots: roots, eff: eff, names: names}
+		sh := &shared{target: target, roots: roots, names: names}
 		ps := make([]*Pass, len(set))
 		for i, a := range set {
 			ps[i] = &Pass{Analyzer: a, Target: target, Instances: opts.Instances,

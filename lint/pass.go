@@ -33,17 +33,16 @@ type shared struct {
 	target parser.Version
 	roots  map[*parser.Node]*Instance
 	names  map[*parser.File]string // display names of every instance's files
-	eff    *effCache               // shared by every version's passes
 	facts  factStore               // this version's facts
 }
 
 // Effective returns the value nginx uses for directive name at node n (a
 // block such as a location, server or upstream; for a simple directive, the
 // block around it) for the target version, with nginx's inheritance rules
-// and the version's defaults (parser.Node.Effective). Results are memoized
-// per run and version, so rules should call it rather than recompute.
+// and the version's defaults (parser.Node.Effective, memoized per tree).
+// The slices of the Setting are shared and must not be modified.
 func (p *Pass) Effective(n *parser.Node, name string) parser.Setting {
-	return p.shared.eff.effective(n, name, p.Target)
+	return n.Effective(name, p.Target)
 }
 
 // InstanceOf returns the instance whose tree holds n.

@@ -111,9 +111,8 @@ type listenRef struct {
 	addr Addr // the address matched (l.Addr, or "*" for the IPv4 side of a dual-stack socket)
 }
 
-// buildTopology computes the links of a run. hostOf gives the Host header
-// a proxy sends.
-func buildTopology(ins []*Instance, tiers []*Tier, hostOf func(*Proxy) string) *Topology {
+// buildTopology computes the links of a run.
+func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 	t := &Topology{from: map[*Instance][]*Link{}, to: map[*Instance][]*Link{}, fronts: map[*Instance][]*Tier{}}
 	byPort := map[int][]listenRef{}
 	byUnix := map[string][]listenRef{}
@@ -171,7 +170,7 @@ func buildTopology(ins []*Instance, tiers []*Tier, hostOf func(*Proxy) string) *
 			ssl := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
 			host := ""
 			if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-				host = hostOf(p)
+				host = proxyHost(p)
 			}
 			if p.Upstream != nil {
 				for _, us := range p.Upstream.Servers {
@@ -370,11 +369,13 @@ func findVirtualServer(sock []listenRef, host string) *listenRef {
 // proxyHost returns the Host header value a proxy sends, "" when it depends
 // on the request. It mirrors how ngx_http_proxy_module evaluates
 // proxy_set_header Host (default $proxy_host).
-func proxyHost(p *Proxy, effective func(n *parser.Node, name string) []*parser.Node) string {
+func proxyHost(p *Proxy) string {
 	val := "$proxy_host"
 	prefix := p.Module.Prefix() + "_set_header"
 	if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-		for _, n := range effective(p.Node, prefix) {
+		// Which directives make up the list does not depend on the
+		// version; only the defaults do, and they send $proxy_host.
+		for _, n := range p.Node.Effective(prefix, parser.DefaultVersion).Nodes {
 			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "host") {
 				val = n.Args[1].Value
 			}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/ngxkeep/ngxkeep/parser"
 )
 
 func TestMatchListen(t *testing.T) {
@@ -90,10 +89,7 @@ func topo(t *testing.T, tiers []*Tier, confs ...string) (*Topology, []*Instance)
 		ins = append(ins, mustInstance(t, confs[i], confs[i+1]))
 	}
 	resolveTiers(tiers, ins, "")
-	eff := func(n *parser.Node, name string) []*parser.Node {
-		return n.Effective(name, parser.DefaultVersion).Nodes
-	}
-	return buildTopology(ins, tiers, func(p *Proxy) string { return proxyHost(p, eff) }), ins
+	return buildTopology(ins, tiers), ins
 }
 
 type linkSum struct {
