@@ -100,6 +100,9 @@ func (t *translator) checkValue(n *parser.Node, v string, ctx varContext) bool {
 func (t *translator) collectRuntimeDefined(root *parser.Node) {
 	t.runtimeDefined = map[string]bool{}
 	named := func(re string) {
+		if !strings.Contains(re, "(?P<") && !strings.Contains(re, "(?<") {
+			return // no named group: nothing to compile
+		}
 		if r, err := regexp.Compile(re); err == nil {
 			for _, n := range r.SubexpNames() {
 				if n != "" {
