@@ -58,8 +58,12 @@ type conn struct {
 	// guarded by w.mu
 	state      connState
 	prev, next *conn // reusable queue
-	queued     bool
-	released   bool // slot already returned (reclaimed by the worker)
+	// reuseAt orders the reusable queue: accept time, then the start of
+	// the last write before the connection became reusable (see
+	// pushReusable).
+	reuseAt  time.Time
+	queued   bool
+	released bool // slot already returned (reclaimed by the worker)
 
 	// closeReq holds Reason+1 when the worker asked the connection to close.
 	closeReq atomic.Uint32
@@ -84,7 +88,10 @@ type conn struct {
 	scratch []byte
 	wbuf    []byte
 	rdl     time.Time // read deadline currently set
-	wdl     time.Time // write deadline currently set
+	// lastWrite is when the last write to the client started: before
+	// the client could see its bytes and act on them.
+	lastWrite time.Time
+	wdl       time.Time // write deadline currently set
 
 	head   h1.Head
 	req    Request
@@ -108,6 +115,7 @@ type conn struct {
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, start: time.Now()}
+	c.reuseAt, c.lastWrite = c.start, c.start
 	c.tcp, _ = nc.(*net.TCPConn)
 	c.rw = newRawWriter(c)
 	c.id = w.inst.connID.Add(1)
@@ -581,6 +589,9 @@ func (c *conn) waitFirstByte(deadline time.Time) Reason {
 // two phases with keepalive_min_timeout. The idle timer closes with FIN
 // even with reset_timedout_connection on. [V1.22 checked]
 func (c *conn) waitKeepalive() Reason {
+	if testHookBeforeIdle != nil {
+		testHookBeforeIdle(c)
+	}
 	lc := c.kaLoc
 	timeout := lc.keepaliveTimeout
 	if m := lc.keepaliveMinTimeout; m > 0 {
@@ -626,6 +637,10 @@ func (c *conn) waitKeepalive() Reason {
 	}
 	return ReasonPeerClosed
 }
+
+// testHookBeforeIdle, when set by a test, runs when a connection has
+// answered and is about to wait idle: a goroutine scheduled late.
+var testHookBeforeIdle func(c *conn)
 
 // moveBodyLeftover makes bytes read past a chunked body the start of the
 // next request (ngx_http_copy_pipelined_header).

@@ -183,6 +183,7 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 	if err := c.flush(timeout); err != nil {
 		return err
 	}
+	c.lastWrite = time.Now()
 	sent, ok, err := c.rw.sendFile(f, n, timeout)
 	if ok {
 		w.sent += sent
@@ -427,6 +428,7 @@ func (c *conn) flush(timeout time.Duration) error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
+	c.lastWrite = time.Now() // before the client can see these bytes
 	if c.rw != nil {
 		_, err := c.rw.write(c.wbuf, timeout)
 		c.wbuf = c.wbuf[:0]

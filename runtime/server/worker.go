@@ -236,18 +236,32 @@ func (w *Worker) setState(c *conn, st connState) bool {
 	}
 	c.state = st
 	if st == stateNew || st == stateIdle || st == stateLingering {
+		c.reuseAt = c.lastWrite
 		w.pushReusable(c)
 	}
 	return true
 }
 
+// pushReusable puts c into the reusable queue, newest first, ordered by
+// c.reuseAt. nginx makes a connection reusable in the same event handler
+// that wrote the end of its response (ngx_http_set_keepalive), before it
+// can see anything a client does next; a goroutine may be late to do so,
+// so its place is that of its last write, not of its arrival here.
 func (w *Worker) pushReusable(c *conn) {
-	c.prev, c.next = nil, w.head
-	if w.head != nil {
-		w.head.prev = c
+	var prev *conn
+	next := w.head
+	for next != nil && next.reuseAt.After(c.reuseAt) {
+		prev, next = next, next.next
 	}
-	w.head = c
-	if w.tail == nil {
+	c.prev, c.next = prev, next
+	if prev != nil {
+		prev.next = c
+	} else {
+		w.head = c
+	}
+	if next != nil {
+		next.prev = c
+	} else {
 		w.tail = c
 	}
 	c.queued = true

@@ -326,3 +326,35 @@ func TestShutdownTimeoutNoLateResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPressureOrderFollowsResponses: the oldest idle connection is the one
+// whose response ended first, even when its goroutine comes to wait idle
+// after a connection that answered later (nginx makes a connection
+// reusable in the handler that wrote its response).
+func TestPressureOrderFollowsResponses(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{})
+	testHookBeforeIdle = func(c *conn) {
+		if c.id == 1 && c.requests == 1 {
+			close(held)
+			<-release
+		}
+	}
+	t.Cleanup(func() { testHookBeforeIdle = nil })
+	s := start(t, instHCL("  worker_connections = 16\n", basicOK))
+	first := dial(t, s.addr)
+	expectStatus(t, first.get("/"), 200)
+	<-held
+	second := dial(t, s.addr)
+	expectStatus(t, second.get("/"), 200)
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Idle == 1 })
+	close(release)
+	waitStats(t, s, func(st Stats) bool { return st.Workers[0].Idle == 2 })
+	// 16 slots, the listener and the master channel take 2: the 14th
+	// connection finds one slot free and reclaims the oldest idle one.
+	for i := 0; i < 12; i++ {
+		expectStatus(t, dial(t, s.addr).get("/"), 200)
+	}
+	first.expectEnd("fin", 0, time.Second)
+	second.expectOpen(100 * time.Millisecond)
+}
