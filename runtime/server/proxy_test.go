@@ -618,3 +618,178 @@ func TestProxyShutdownClosesIdle(t *testing.T) {
 		t.Errorf("counters %+v", ps)
 	}
 }
+
+// TestProxyReadTimeout504: proxy_read_timeout without an answer gives
+// nginx's 504 page; the client connection stays, the upstream connection
+// is closed as an error.
+func TestProxyReadTimeout504(t *testing.T) {
+	be := newScriptedBackend(t, func(r beReq) beAction {
+		a := answer(r)
+		a.delay = 400 * time.Millisecond
+		return a
+	})
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", `read_timeout = "100ms"`, "")))
+	cl := dial(t, s.addr)
+	begin := time.Now()
+	r := cl.get("/")
+	expectStatus(t, r, 504)
+	expectConn(t, r, "keep-alive")
+	if el := time.Since(begin); el < 100*time.Millisecond || el > 350*time.Millisecond {
+		t.Errorf("504 after %v, want about proxy_read_timeout", el)
+	}
+	cl.expectOpen(20 * time.Millisecond)
+	waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Closed["error"] == 1 })
+	if !strings.Contains(s.logs.String(), "upstream timed out") {
+		t.Errorf("no timeout logged")
+	}
+}
+
+// TestProxyNoBodyResponses: HEAD, 204 and 304 (even with a length) end
+// the upstream response at its head, so the connection is reused; the
+// client gets the upstream's Content-Length for HEAD.
+func TestProxyNoBodyResponses(t *testing.T) {
+	be := newScriptedBackend(t, func(r beReq) beAction {
+		switch {
+		case strings.HasPrefix(r.head, "HEAD "):
+			return beAction{resp: "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"}
+		case strings.HasPrefix(r.head, "GET /204 "):
+			return beAction{resp: "HTTP/1.1 204 No Content\r\n\r\n"}
+		case strings.HasPrefix(r.head, "GET /304 "):
+			return beAction{resp: "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n"}
+		}
+		return answer(r)
+	})
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", "", "")))
+	cl := dial(t, s.addr)
+	cl.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+	r := cl.read(true)
+	expectStatus(t, r, 200)
+	if r.header("Content-Length") != "1234" {
+		t.Errorf("HEAD headers %v", r.headers)
+	}
+	expectStatus(t, cl.get("/204"), 204)
+	cl.send("GET /304 HTTP/1.1\r\nHost: t\r\n\r\n")
+	expectStatus(t, cl.read(true), 304)
+	r = cl.get("/")
+	if r.body != "conn 1 req 4\n" {
+		t.Fatalf("after HEAD, 204 and 304 the connection was not reused: %q", r.body)
+	}
+	cl.expectOpen(20 * time.Millisecond)
+}
+
+// TestProxyUnknownLength: a close-delimited upstream body is chunked to an
+// HTTP/1.1 client (kept alive) and closes an HTTP/1.0 client's connection
+// (reason unknown_length); the upstream connection is never cached.
+func TestProxyUnknownLength(t *testing.T) {
+	be := newScriptedBackend(t, func(r beReq) beAction {
+		return beAction{resp: "HTTP/1.1 200 OK\r\n\r\nuntil close", close: true}
+	})
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", "", "")))
+	cl := dial(t, s.addr)
+	r := cl.get("/")
+	if r.header("Transfer-Encoding") != "chunked" || r.body != "until close" {
+		t.Fatalf("HTTP/1.1: %v %q", r.headers, r.body)
+	}
+	expectConn(t, r, "keep-alive")
+	cl.expectOpen(20 * time.Millisecond)
+
+	cl10 := dial(t, s.addr)
+	cl10.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	r = cl10.read(false)
+	expectConn(t, r, "close")
+	if r.body != "until close" || r.has("Transfer-Encoding") {
+		t.Fatalf("HTTP/1.0: %v %q", r.headers, r.body)
+	}
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonUnknownLength) == 1 })
+	ps := waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Closed["not_reusable_response"] == 2 })
+	if ps.Reused != 0 {
+		t.Errorf("counters %+v", ps)
+	}
+}
+
+// TestProxyImplicitUpstream: proxy_pass to a literal address is an
+// implicit upstream, never cached: one backend connection per request.
+func TestProxyImplicitUpstream(t *testing.T) {
+	be := newScriptedBackend(t, answer)
+	loc := fmt.Sprintf(`    location {
+      match = "prefix"
+      path  = "/"
+      proxy {
+        pass         = "http://%s"
+        http_version = "1.1"
+        set_header "Connection" {
+          value = ""
+        }
+      }
+    }
+`, be.addr())
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, loc))
+	cl := dial(t, s.addr)
+	for i := 1; i <= 3; i++ {
+		if r := cl.get("/"); r.body != fmt.Sprintf("conn %d req 1\n", i) {
+			t.Fatalf("request %d: %q", i, r.body)
+		}
+	}
+	waitUpstream(t, s, be.addr(), func(ps upstream.PeerSnapshot) bool { return ps.Closed["no_keepalive"] == 3 })
+}
+
+// TestProxyInterceptErrors: with intercept_errors an upstream status that
+// has an error_page is answered by the error page; the upstream body is
+// not passed and its connection not reused.
+func TestProxyInterceptErrors(t *testing.T) {
+	be := newScriptedBackend(t, func(r beReq) beAction {
+		return beAction{resp: "HTTP/1.1 404 Not Found\r\nContent-Length: 8\r\n\r\nupstream"}
+	})
+	locs := proxyLoc("/", "intercept_errors = true", `error_page {
+        codes = [404]
+        uri   = "/nf"
+      }`) + `    location {
+      match = "exact"
+      path  = "/nf"
+      return {
+        code = 200
+        text = "local page"
+      }
+    }
+`
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, locs))
+	cl := dial(t, s.addr)
+	r := cl.get("/x")
+	if r.status != 404 || r.body != "local page" {
+		t.Fatalf("%s %q", r.line, r.body)
+	}
+	expectConn(t, r, "keep-alive")
+	waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Closed["not_reusable_response"] == 1 })
+}
+
+// TestProxyReload: a reload compiles a new upstream set; the old workers'
+// idle upstream connections close at once (reason shutdown) and the new
+// workers open their own.
+func TestProxyReload(t *testing.T) {
+	be := newScriptedBackend(t, answer)
+	src := proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", "", ""))
+	s := start(t, src)
+	cl := dial(t, s.addr)
+	expectStatus(t, cl.get("/"), 200)
+	old := s.Upstreams()
+	if err := s.Reload(decodeInstance(t, src)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for len(be.endedConns()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the old worker's idle upstream connection was not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := old.Snapshot()[0].Totals.Closed["shutdown"]; n != 1 {
+		t.Errorf("old set: %d shutdown closes", n)
+	}
+	cl2 := dial(t, s.addr)
+	if r := cl2.get("/"); r.body != "conn 2 req 1\n" {
+		t.Fatalf("after reload: %q", r.body)
+	}
+	if s.Upstreams() == old {
+		t.Error("the reload kept the old upstream set")
+	}
+}
