@@ -66,7 +66,12 @@
 //	    without answering). idle-close=DUR closes a connection idle that long
 //	    after a response. honor-close makes it answer a request carrying
 //	    "Connection: close" with that header and close, as real servers do.
-//	    show=H1,H2 adds those request headers to its report.
+//	    show=H1,H2 adds those request headers to its report. Two names are
+//	    special: show=framing reports every Content-Length and
+//	    Transfer-Encoding line in order ("cl:5", "te:chunked",
+//	    "cl:3+te:chunked" for an ambiguous request, "-" for none) and
+//	    show=hop the hop-by-hop headers other than Connection that reached
+//	    the backend (Keep-Alive, TE, Trailer, Upgrade, Proxy-*).
 //	tap NAME to=PORT
 //	    A TCP relay on port NAME forwarding to port PORT (e.g. between two
 //	    nginx instances), recording the requests that pass and which side

@@ -186,7 +186,12 @@ func (r *recorder) observe(brief bool) []string {
 			}
 			s += " conn=" + conn
 			for _, h := range r.show {
-				v, ok := q.Headers[strings.ToLower(h)]
+				key := strings.ToLower(h)
+				switch key {
+				case "framing", "hop":
+					key = ":" + key
+				}
+				v, ok := q.Headers[key]
 				if !ok {
 					v = "-"
 				}
@@ -285,6 +290,34 @@ func readHeadRaw(br *bufio.Reader, raw *bytes.Buffer) (string, map[string]string
 			val = old + ", " + val
 		}
 		hdr[name] = val
+		noteFraming(hdr, name, val)
+	}
+}
+
+// Pseudo-headers that readHeadRaw adds for "show=framing" and "show=hop".
+const (
+	framingKey = ":framing"
+	hopKey     = ":hop"
+)
+
+// noteFraming records, in the order received, every header line that
+// frames a body (Content-Length, Transfer-Encoding) as "cl:V" or "te:V"
+// joined by "+", so that a request with two framings reads
+// "cl:3+te:chunked", and the hop-by-hop headers other than Connection.
+func noteFraming(hdr map[string]string, name, val string) {
+	add := func(key, item string) {
+		if old, ok := hdr[key]; ok {
+			item = old + "+" + item
+		}
+		hdr[key] = item
+	}
+	switch name {
+	case "content-length":
+		add(framingKey, "cl:"+val)
+	case "transfer-encoding":
+		add(framingKey, "te:"+val)
+	case "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "proxy-authenticate", "proxy-authorization":
+		add(hopKey, name)
 	}
 }
 
