@@ -38,7 +38,8 @@
 // # Scenario format
 //
 // One scenario per txtar file in testdata/conformance, named AREA-WHAT.txtar
-// (client-, error-, body-, linger-, timeout-, shutdown-, upstream-, chain-).
+// (client-, error-, body-, linger-, timeout-, shutdown-, upstream-, chain-,
+// smuggle-, limits-).
 // The txtar comment describes the scenario; its first line is the title.
 // Sections:
 //
