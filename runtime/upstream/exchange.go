@@ -52,6 +52,11 @@ type Request struct {
 	// LocationTag identifies the location for `keepalive N local`; nil
 	// uses the compiled Proxy.
 	LocationTag any
+	// ClientClosed reports whether the client has gone away; it is polled
+	// while the response head is awaited, unless ignore_client_abort (a
+	// closed client ends the request with 499 and the upstream connection
+	// is closed). May be nil.
+	ClientClosed func() bool
 }
 
 // ClientHead is the response head the server must send to the client.
@@ -531,6 +536,14 @@ func (x *exchange) attempt() bool {
 	}
 
 	h, err := x.readHead()
+	if err == errClientAbort {
+		x.w.logger.LogAttrs(x.ctx, slog.LevelInfo, err.Error(),
+			slog.String("upstream", x.up.name), slog.String("peer", c.pr.name))
+		x.stopPump()
+		x.release(false, CloseNotReusable, err)
+		x.finish(499, err)
+		return true
+	}
 	if x.pump != nil && err != nil {
 		perr := x.stopPump()
 		var ce *clientBodyError
@@ -622,11 +635,17 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 		c.br = bufio.NewReaderSize(c.nc, x.p.bufferSize)
 	}
 	limit := x.p.bufferSize
+	check := x.req.ClientClosed != nil && !x.p.ignoreAbort
+	until := x.now.Add(x.p.readTO) // proxy_read_timeout since the last progress
 	for first := true; ; first = false {
 		if !first {
 			x.now = time.Now()
 		}
-		_ = c.nc.SetReadDeadline(x.now.Add(x.p.readTO))
+		dl := until
+		if check && x.now.Add(clientCheckEvery).Before(dl) {
+			dl = x.now.Add(clientCheckEvery)
+		}
+		_ = c.nc.SetReadDeadline(dl)
 		n := c.br.Buffered()
 		var buf []byte
 		var err error
@@ -651,17 +670,32 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 			}
 			buf, err = c.br.Peek(len(buf) + 1)
 			if err == nil {
+				until = time.Now().Add(x.p.readTO)
 				continue
 			}
 		}
 		if err == io.EOF {
 			return nil, errPrematureClose
 		}
+		if check && isTimeout(err) && time.Now().Before(until) && (x.pump == nil || !x.pump.failed.Load()) {
+			// ngx_http_upstream_check_broken_connection
+			if x.req.ClientClosed() {
+				return nil, errClientAbort
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 	}
 }
+
+// clientCheckEvery is how often a request waiting for a response head
+// checks whether its client went away (nginx learns it from the event
+// loop at once).
+const clientCheckEvery = 100 * time.Millisecond
+
+var errClientAbort = errors.New("client prematurely closed connection, so upstream connection is closed too")
 
 func (x *exchange) logUpstreamError(err error, while string) {
 	x.w.logger.LogAttrs(x.ctx, slog.LevelError, err.Error()+" "+while,

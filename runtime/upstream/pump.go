@@ -23,6 +23,7 @@ type bodyPump struct {
 	err      error
 	complete atomic.Bool
 	stopping atomic.Bool
+	failed   atomic.Bool // set before the exchange's read is woken
 }
 
 type deadliner interface{ SetReadDeadline(time.Time) error }
@@ -85,6 +86,7 @@ func (p *bodyPump) fail(err error) {
 		return
 	}
 	p.err = err
+	p.failed.Store(true)
 	_ = p.x.c.nc.SetReadDeadline(time.Unix(1, 0))
 }
 
