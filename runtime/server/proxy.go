@@ -184,6 +184,7 @@ var proxyStates = sync.Pool{New: func() any {
 	st := &proxyState{}
 	st.req.Vars = st
 	st.req.Intercept = st.intercept
+	st.req.ClientClosed = st.clientClosed
 	st.body.st = st
 	return st
 }}
@@ -346,6 +347,14 @@ func methodName(r *Request) string {
 // (ngx_http_upstream_intercept_errors).
 func (st *proxyState) intercept(status int) bool {
 	return st.r.loc.errorPages[status] != nil
+}
+
+// clientClosed reports whether the client went away while the exchange
+// waits for the upstream (ngx_http_upstream_check_broken_connection).
+func (st *proxyState) clientClosed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.r.ClientClosed()
 }
 
 // ---- upstream.ResponseWriter ----

@@ -793,3 +793,48 @@ func TestProxyReload(t *testing.T) {
 		t.Error("the reload kept the old upstream set")
 	}
 }
+
+// TestProxyClientAbort: a client that closes while the backend is still
+// working ends the request (499, no response) and the upstream connection
+// is closed rather than cached; with ignore_client_abort the exchange runs
+// to its end and the connection is kept.
+func TestProxyClientAbort(t *testing.T) {
+	for _, tc := range []struct {
+		name, proxy string
+		reason      string
+	}{
+		{"abort", "", "not_reusable_response"},
+		{"ignore", "ignore_client_abort = true", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newScriptedBackend(t, func(r beReq) beAction {
+				a := answer(r)
+				a.delay = 300 * time.Millisecond
+				return a
+			})
+			s := start(t, proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", tc.proxy, "")))
+			cl := dial(t, s.addr)
+			cl.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+			time.Sleep(30 * time.Millisecond)
+			closed := time.Now()
+			cl.c.Close()
+			waitStats(t, s, func(st Stats) bool { return closes(st, ReasonPeerClosed) == 1 })
+			if tc.reason != "" {
+				// noticed within the check interval, not when the
+				// backend answers 300 ms after the request
+				if el := time.Since(closed); el > 220*time.Millisecond {
+					t.Errorf("client close noticed after %v", el)
+				}
+				ps := waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Closed[tc.reason] == 1 })
+				if ps.Idle != 0 {
+					t.Errorf("counters %+v", ps)
+				}
+				if !strings.Contains(s.logs.String(), "client prematurely closed connection") {
+					t.Errorf("abort not logged")
+				}
+				return
+			}
+			waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Idle == 1 && ps.Returned == 1 })
+		})
+	}
+}
