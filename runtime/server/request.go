@@ -407,10 +407,13 @@ func (c *conn) discardError(err error) (Reason, bool) {
 // ClientClosed reports whether the client has closed or reset the
 // connection, without reading from it (nginx ngx_http_test_reading). A
 // proxy polls it while waiting for an upstream to answer with 499 when
-// proxy_ignore_client_abort is off.
+// proxy_ignore_client_abort is off. It also reports true once the worker
+// is closing the connection (worker_shutdown_timeout, fast shutdown):
+// there nginx sets c->close and ngx_http_request_handler terminates the
+// request, upstream included.
 func (r *Request) ClientClosed() bool {
 	c := r.c
-	if c.eof {
+	if c.eof || c.closeReq.Load() != 0 {
 		return true
 	}
 	if c.tcp == nil || len(c.avail()) > 0 {

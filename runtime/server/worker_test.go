@@ -358,3 +358,42 @@ func TestPressureOrderFollowsResponses(t *testing.T) {
 	first.expectEnd("fin", 0, time.Second)
 	second.expectOpen(100 * time.Millisecond)
 }
+
+// TestShutdownTimeoutTellsPollingHandler: a handler that polls
+// ClientClosed (as the proxy does while it waits for an upstream) learns
+// of the shutdown timer's close at once and gives up: nginx terminates
+// the request on c->close. The client gets no response.
+func TestShutdownTimeoutTellsPollingHandler(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	gaveUp := make(chan time.Time, 1)
+	poller := HandlerFunc(func(w *ResponseWriter, r *Request) int {
+		entered <- struct{}{}
+		for i := 0; i < 300; i++ {
+			if r.ClientClosed() {
+				gaveUp <- time.Now()
+				return StatusClientClosed
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return StatusError
+	})
+	s := startWith(t, instHCL("  worker_shutdown_timeout = \"200ms\"\n", gatedServer), map[string]Handler{"/slow": poller})
+	cl := dial(t, s.addr)
+	cl.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	<-entered
+	begin := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	cl.expectEndSince(begin, "fin", 150*time.Millisecond, 900*time.Millisecond)
+	select {
+	case at := <-gaveUp:
+		if d := at.Sub(begin); d > 900*time.Millisecond {
+			t.Errorf("handler learned of the close after %v", d)
+		}
+	default:
+		t.Error("the handler never saw ClientClosed")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
