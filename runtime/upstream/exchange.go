@@ -457,6 +457,16 @@ func (x *exchange) connectLoop() {
 			var err error
 			c, err = x.w.dial(x.ctx, g, pr, x.p.connectTO)
 			x.now = time.Now()
+			if err == errNoSlots {
+				// ngx_event_connect_peer fails: 500, no retry, the peer
+				// is not blamed.
+				x.w.logger.LogAttrs(x.ctx, slog.LevelError, err.Error()+" while connecting to upstream",
+					slog.String("upstream", x.up.name), slog.String("peer", pr.name))
+				x.res.Attempts[len(x.res.Attempts)-1].Status = 500
+				x.freePeer(false)
+				x.finish(500, err)
+				return
+			}
 			if err != nil {
 				ft := ftError
 				if isTimeout(err) {

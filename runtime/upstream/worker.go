@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,25 @@ type Worker struct {
 	exiting  atomic.Bool
 	watchers sync.WaitGroup
 	logger   *slog.Logger
+	slots    Slots
 }
+
+// Slots is the server worker's connection limit (worker_connections):
+// every upstream connection, idle in the cache or busy, holds a slot, as
+// nginx takes a connection from the worker's table for it.
+type Slots interface {
+	// AcquireConn takes a slot, reporting false when none is free.
+	AcquireConn() bool
+	// ReleaseConn returns a slot.
+	ReleaseConn()
+}
+
+// SetSlots makes upstream connections count against s. Call it before
+// the worker proxies anything.
+func (w *Worker) SetSlots(s Slots) { w.slots = s }
+
+// errNoSlots is ngx_get_connection failing for an upstream connection.
+var errNoSlots = errors.New("worker_connections are not enough")
 
 // NewWorker creates the state of worker id. Every CompileProxy call must
 // happen before the workers are created.
@@ -96,10 +115,16 @@ func (w *Worker) Shutdown() {
 
 // dial opens a new connection to pr with the connect timeout.
 func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Duration) (*upConn, error) {
+	if w.slots != nil && !w.slots.AcquireConn() {
+		return nil, errNoSlots
+	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	nc, err := w.set.dial(dctx, pr.net, pr.addr)
 	if err != nil {
+		if w.slots != nil {
+			w.slots.ReleaseConn()
+		}
 		return nil, err
 	}
 	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now(), sock: newSockProbe(nc)}
@@ -116,6 +141,9 @@ func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Dura
 // closeConn closes an upstream connection and records why.
 func (w *Worker) closeConn(u *Upstream, c *upConn, reason CloseReason, cause error) {
 	_ = c.nc.Close()
+	if w.slots != nil {
+		w.slots.ReleaseConn()
+	}
 	c.pr.stats.Closed[reason].Add(1)
 	lvl := slog.LevelInfo
 	if reason == CloseNoKeepalive {
