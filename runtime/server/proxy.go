@@ -165,6 +165,7 @@ func findProxyInstance(sc *serverConf) *proxyInstance {
 func (pi *proxyInstance) worker(w *Worker) *upstream.Worker {
 	return w.Local(pi, func() any {
 		uw := pi.set.NewWorker(w.ID())
+		uw.SetSlots(w) // upstream connections count in worker_connections
 		w.OnExit(uw.Shutdown)
 		return uw
 	}).(*upstream.Worker)

@@ -838,3 +838,41 @@ func TestProxyClientAbort(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyWorkerConnections: upstream connections take worker
+// connection slots. With worker_connections 5 (one listener and the
+// master channel count too), two clients and one busy upstream connection
+// leave no slot for a second upstream connection: nginx answers 500
+// (which closes the client connection), without blaming the peer.
+func TestProxyWorkerConnections(t *testing.T) {
+	be := newScriptedBackend(t, func(r beReq) beAction {
+		a := answer(r)
+		if strings.HasPrefix(r.head, "GET /slow ") {
+			a.delay = 300 * time.Millisecond
+		}
+		return a
+	})
+	src := strings.Replace(proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", "", "")),
+		`version = "1.22.1"`, "version = \"1.22.1\"\n  worker_connections = 5", 1)
+	s := start(t, src)
+	a := dial(t, s.addr)
+	a.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	waitUpstream(t, s, "be", func(ps upstream.PeerSnapshot) bool { return ps.Opened == 1 })
+	b := dial(t, s.addr)
+	r := b.get("/")
+	expectStatus(t, r, 500)
+	expectConn(t, r, "close")
+	r = a.read(false)
+	expectStatus(t, r, 200)
+	// the busy connection is now cached and serves the next request
+	if r = a.get("/"); r.body != "conn 1 req 2\n" {
+		t.Fatalf("%q", r.body)
+	}
+	ps := upstreamTotals(t, s, "be")
+	if ps.Opened != 1 || ps.Failures != 0 {
+		t.Errorf("counters %+v", ps)
+	}
+	if !strings.Contains(s.logs.String(), "worker_connections are not enough") {
+		t.Errorf("not logged")
+	}
+}
