@@ -160,8 +160,14 @@ type Upstream struct {
 	Balancer *parser.Node
 	// Zone is the zone directive, nil when absent.
 	Zone *parser.Node
-	// Users are the *_pass directives that name this upstream.
+	// Users are the *_pass directives whose target can name this
+	// upstream: literally, or through variables (Proxy.Route).
 	Users []*Proxy
+
+	// The keepalive directive's parts, read once (see Pass.Pool).
+	kaSize  int
+	kaLocal bool
+	lost    *parser.Node
 }
 
 // Child returns the upstream's first directive called name, or nil.
@@ -238,17 +244,25 @@ type Proxy struct {
 	Host string
 	// URI is the part after the host and port ("" when none).
 	URI string
-	// Upstream is the explicit upstream{} the target names, nil when the
-	// target is an address (an implicit upstream) or has variables.
+	// Upstream is the explicit upstream{} the target names: a literal
+	// name, or variables whose every value names this one block (set,
+	// map, geo, split_clients; see Route). Nil for an address (an implicit
+	// upstream) and for targets that can reach several blocks or none.
 	Upstream *Upstream
+	// Route is every upstream{} block the target can name, and what else
+	// it can reach.
+	Route Route
 	// Addr is the address of an implicit upstream (when Upstream is nil,
 	// Variable is false and AddrErr is nil).
 	Addr    Addr
 	AddrErr error
 	// Variable is true when the target contains variables: nginx resolves
 	// it per request (an upstream{} of that name if one exists, else the
-	// resolver), so no pool is known statically.
+	// resolver); Route says which blocks the values can name.
 	Variable bool
+
+	in  *Instance
+	seq int // index in in.proxies
 }
 
 // Child returns the first child directive of n called name, or nil.
@@ -256,26 +270,16 @@ func Child(n *parser.Node, name string) *parser.Node {
 	if n == nil {
 		return nil
 	}
-	for _, c := range n.Children {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
+	return n.First(name)
 }
 
-// Children returns the child directives of n called name.
+// Children returns the child directives of n called name
+// (parser.Node.Find). The slice must not be modified.
 func Children(n *parser.Node, name string) []*parser.Node {
 	if n == nil {
 		return nil
 	}
-	var out []*parser.Node
-	for _, c := range n.Children {
-		if c.Name == name {
-			out = append(out, c)
-		}
-	}
-	return out
+	return n.Find(name)
 }
 
 // Enclosing returns the nearest ancestor of n called name, or nil.
@@ -323,6 +327,7 @@ func (in *Instance) collect(passes []*parser.Node) {
 				u.Balancer = c
 			}
 		}
+		u.readKeepalive()
 		in.upstreams = append(in.upstreams, u)
 		in.upByNode[n] = u
 		key := strings.ToLower(u.Name)
@@ -334,11 +339,13 @@ func (in *Instance) collect(passes []*parser.Node) {
 		if n.Ctx&(parser.CtxLocation|parser.CtxLocationIf|parser.CtxLimitExcept) == 0 {
 			continue
 		}
-		in.proxies = append(in.proxies, in.newProxy(n, passModules[n.Name]))
+		p := in.newProxy(n, passModules[n.Name])
+		p.in, p.seq = in, len(in.proxies)
+		in.proxies = append(in.proxies, p)
 	}
 	for _, p := range in.proxies {
-		if p.Upstream != nil {
-			p.Upstream.Users = append(p.Upstream.Users, p)
+		for _, u := range p.Route.Upstreams {
+			u.Users = append(u.Users, p)
 		}
 	}
 	for _, n := range in.byName["server"] {
@@ -368,11 +375,12 @@ func (in *Instance) newProxy(n *parser.Node, m Module) *Proxy {
 	p.Target, p.Scheme, p.URI = t.Raw, t.Scheme, t.URI
 	p.Host = strings.ToLower(t.Host)
 	p.Variable = t.Kind == parser.TargetVariable
-	if t.Upstream != nil {
-		p.Upstream = in.upByNode[t.Upstream]
-		return p
-	}
+	var literal *Upstream
 	switch {
+	case t.Upstream != nil:
+		if !p.Variable {
+			literal = in.upByNode[t.Upstream]
+		}
 	case t.Err != "":
 		p.AddrErr = errors.New(t.Err)
 	case p.Variable:
@@ -397,6 +405,10 @@ func (in *Instance) newProxy(n *parser.Node, m Module) *Proxy {
 		}
 		p.Addr = Addr{Host: host, Port: port}
 	}
+	p.Route = routeOf(in, p, literal)
+	if len(p.Route.Upstreams) == 1 && p.Route.Other == "" {
+		p.Upstream = p.Route.Upstreams[0]
+	}
 	return p
 }
 
@@ -409,6 +421,9 @@ type Server struct {
 	Listens []Listen
 	// Names are the server_name values; empty means "" (no name).
 	Names []string
+	// Locations are every location of the server, nested ones included,
+	// in tree order.
+	Locations []*parser.Node
 }
 
 // Listen is one listen directive.
@@ -459,5 +474,15 @@ func newServer(n *parser.Node) *Server {
 	if len(s.Listens) == 0 {
 		s.Listens = []Listen{{Addr: Addr{Host: "*", Port: 80}}}
 	}
+	var walk func(n *parser.Node)
+	walk = func(n *parser.Node) {
+		for _, c := range n.Children {
+			if c.Name == "location" && c.Block != nil {
+				s.Locations = append(s.Locations, c)
+				walk(c)
+			}
+		}
+	}
+	walk(n)
 	return s
 }

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -34,6 +35,7 @@ type shared struct {
 	roots  map[*parser.Node]*Instance
 	names  map[*parser.File]string // display names of every instance's files
 	facts  factStore               // this version's facts
+	reuse  map[*Instance][]atomic.Uint32
 }
 
 // Effective returns the value nginx uses for directive name at node n (a

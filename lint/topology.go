@@ -164,23 +164,29 @@ func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 			}
 		}
 		for _, p := range in.Proxies() {
-			if (p.Variable && p.Upstream == nil) || p.Module == ModuleMemcached {
+			if p.Module == ModuleMemcached {
 				continue
 			}
 			ssl := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
-			host := ""
-			if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-				host = proxyHost(p)
-			}
-			if p.Upstream != nil {
-				for _, us := range p.Upstream.Servers {
+			// Every upstream{} block the target can name (Route), so that
+			// the rules that ask where a variable target goes (KA09) and
+			// the links (TP01) agree.
+			for _, u := range p.Route.Upstreams {
+				host := ""
+				if p.Module == ModuleProxy || p.Module == ModuleGRPC {
+					host = proxyHost(p, u)
+				}
+				for _, us := range u.Servers {
 					if us.AddrErr == nil {
-						add(key{us, us.Addr, host, ssl}, p, p.Upstream)
+						add(key{us, us.Addr, host, ssl}, p, u)
 					}
 				}
-				continue
 			}
-			if p.AddrErr == nil {
+			if !p.Variable && len(p.Route.Upstreams) == 0 && p.AddrErr == nil {
+				host := ""
+				if p.Module == ModuleProxy || p.Module == ModuleGRPC {
+					host = proxyHost(p, nil)
+				}
 				add(key{nil, p.Addr, host, ssl}, p, nil)
 			}
 		}
@@ -366,10 +372,11 @@ func findVirtualServer(sock []listenRef, host string) *listenRef {
 	return nil
 }
 
-// proxyHost returns the Host header value a proxy sends, "" when it depends
-// on the request. It mirrors how ngx_http_proxy_module evaluates
-// proxy_set_header Host (default $proxy_host).
-func proxyHost(p *Proxy) string {
+// proxyHost returns the Host header value a proxy sends to upstream u (nil
+// for its literal address), "" when it depends on the request. It mirrors
+// how ngx_http_proxy_module evaluates proxy_set_header Host (default
+// $proxy_host).
+func proxyHost(p *Proxy, u *Upstream) string {
 	val := "$proxy_host"
 	prefix := p.Module.Prefix() + "_set_header"
 	if p.Module == ModuleProxy || p.Module == ModuleGRPC {
@@ -383,8 +390,8 @@ func proxyHost(p *Proxy) string {
 	}
 	switch strings.ToLower(val) {
 	case "$proxy_host":
-		if p.Upstream != nil {
-			return p.Upstream.Name
+		if u != nil {
+			return u.Name
 		}
 		if p.Addr.IsUnix() {
 			return "localhost"

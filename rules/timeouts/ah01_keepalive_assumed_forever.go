@@ -272,9 +272,9 @@ func reportAH01Client(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	var order []*lint.Upstream
 	for _, s := range servers {
 		for _, fp := range poolsInto(pass, in, s.Node) {
-			if _, ok := pools[fp.pool.u]; !ok {
-				pools[fp.pool.u] = fp
-				order = append(order, fp.pool.u)
+			if _, ok := pools[fp.pool.Upstream]; !ok {
+				pools[fp.pool.Upstream] = fp
+				order = append(order, fp.pool.Upstream)
 			}
 		}
 	}
@@ -283,7 +283,7 @@ func reportAH01Client(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	if len(order) > 0 {
 		fp := pools[order[0]]
 		fmt.Fprintf(&b, ". Upstream %s of %s pools connections to this server and reuses them without checking: a request written on a connection "+
-			"this server closed while idle (reload, connection pressure) reads EOF, a GET is retried, a POST gets 502", fp.pool.u.Name, instName(fp.link.From))
+			"this server closed while idle (reload, connection pressure) reads EOF, a GET is retried, a POST gets 502", fp.pool.Upstream.Name, instName(fp.link.From))
 	}
 	if n.Name == "keepalive_timeout" {
 		b.WriteString(". Keep a finite timeout (the default 75s")
@@ -299,7 +299,7 @@ func reportAH01Client(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 
 	for _, u := range order {
 		fp := pools[u]
-		f.AddRelated(poolNode(fp.pool), "%s: %s and assumes they stay open", instName(fp.link.From), poolDesc(fp.pool))
+		f.AddRelated(poolNode(fp.pool), "%s%s and assumes they stay open", who(fp.link.From, poolNode(fp.pool), ""), poolDesc(fp.pool))
 	}
 	if n.Name == "keepalive_timeout" && t.AtLeast(v1_19_10) {
 		if kt := effective(pass, level, "keepalive_time"); kt.explicit() {
@@ -373,7 +373,7 @@ func forcedCloses(servers []*lint.Server) []forcedClose {
 		}
 	}
 	for _, s := range servers {
-		levels := append([]*parser.Node{s.Node}, locationsOf(s.Node)...)
+		levels := append([]*parser.Node{s.Node}, s.Locations...)
 		for _, lv := range levels {
 			for _, c := range lv.Children {
 				check(c, lv)
@@ -402,7 +402,7 @@ func reportAH01Upstream(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	if u == nil || u.Node != n.Parent {
 		return
 	}
-	pl, ok := poolOf(t, u)
+	pl, ok := pass.Pool(u)
 	if !ok {
 		return
 	}
@@ -435,7 +435,7 @@ func reportAH01Upstream(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	}
 	c.add("after any response that is not a complete HTTP/1.1 response without \"Connection: close\" (close-delimited or truncated bodies, " +
 		"HEAD or aborted requests, errors and timeouts)")
-	c.add("when more than %d connections per worker are idle (the least recently used is closed)", pl.size)
+	c.add("when more than %d connections per worker are idle (the least recently used is closed)", pl.Size)
 	c.add("on every reload and graceful shutdown (all cached connections are closed at once)")
 
 	closers := poolClosers(pass, u, linkIndex(pass, in)[u], 0)

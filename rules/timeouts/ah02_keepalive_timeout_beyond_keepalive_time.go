@@ -93,7 +93,7 @@ func runAH02(pass *lint.Pass) error {
 		}
 		// Upstream side.
 		for _, u := range in.Upstreams() {
-			if _, ok := poolOf(pass.Target, u); !ok {
+			if _, ok := pass.Pool(u); !ok {
 				continue
 			}
 			to := effective(pass, u.Node, "keepalive_timeout")

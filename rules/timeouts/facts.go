@@ -208,6 +208,23 @@ func where(pass *lint.Pass, n *parser.Node) string {
 	return fmt.Sprintf("%s:%d", name, n.Pos.Line)
 }
 
+// who labels a related position at n, a directive of instance in, with
+// in's role ("backend", "frontend" or ""): the related line already shows
+// the file, so the config is named only when n is in one of its included
+// files ("backend b.conf: "); role "" with n in the main file gives "".
+func who(in *lint.Instance, n *parser.Node, role string) string {
+	inMain := in != nil && n != nil && n.Directive != nil && in.Config != nil && n.Directive.File == in.Config.Main
+	switch {
+	case inMain && role == "":
+		return ""
+	case inMain:
+		return role + ": "
+	case role == "":
+		return instName(in) + ": "
+	}
+	return role + " " + instName(in) + ": "
+}
+
 // instName is the config name of an instance for messages.
 func instName(in *lint.Instance) string {
 	if in == nil {
@@ -221,23 +238,6 @@ func instName(in *lint.Instance) string {
 // clientCtx are the contexts of the core (client-side) keepalive_*
 // directives.
 const clientCtx = parser.CtxHTTP | parser.CtxServer | parser.CtxLocation
-
-// locationsOf returns every location of a server block, nested ones
-// included, in tree order.
-func locationsOf(srv *parser.Node) []*parser.Node {
-	var out []*parser.Node
-	var walk func(n *parser.Node)
-	walk = func(n *parser.Node) {
-		for _, c := range n.Children {
-			if c.Name == "location" && c.Block != nil {
-				out = append(out, c)
-				walk(c)
-			}
-		}
-	}
-	walk(srv)
-	return out
-}
 
 // idleTimer is a client keepalive_timeout that can govern idle connections
 // of a server: the server's own value or that of one of its locations (the
@@ -279,7 +279,7 @@ func safeAbove(peer time.Duration) time.Duration {
 
 // serverIdle returns the shortest non-zero idle timeout among server srv
 // and its locations; ok is false when keep-alive is off everywhere.
-func serverIdle(pass *lint.Pass, srv *parser.Node) (idleTimer, bool) {
+func serverIdle(pass *lint.Pass, srv *lint.Server) (idleTimer, bool) {
 	best := idleTimer{d: -1}
 	consider := func(level *parser.Node) {
 		v := effective(pass, level, "keepalive_timeout")
@@ -288,126 +288,17 @@ func serverIdle(pass *lint.Pass, srv *parser.Node) (idleTimer, bool) {
 			return
 		}
 		if best.d < 0 || d < best.d {
-			best = idleTimer{d: d, v: v, server: srv, level: level}
+			best = idleTimer{d: d, v: v, server: srv.Node, level: level}
 		}
 	}
-	consider(srv)
-	for _, l := range locationsOf(srv) {
+	consider(srv.Node)
+	for _, l := range srv.Locations {
 		consider(l)
 	}
 	return best, best.d > 0
 }
 
 // ---- upstream pools ------------------------------------------------------
-
-// pool is the per-worker keep-alive cache nginx builds for an upstream.
-type pool struct {
-	u        *lint.Upstream
-	size     int
-	implicit bool // the "keepalive 32 local" default of 1.29.7+
-}
-
-// poolOf returns the cache nginx builds for u at target v
-// (ngx_http_upstream_init_keepalive; from 1.29.7
-// ngx_http_upstream_keepalive_init_main_conf): an explicit keepalive N > 0,
-// or any upstream{} block without "keepalive" from 1.29.7 on. Before 1.29.7
-// a balancer directive placed after keepalive replaces it (KA07): no cache.
-func poolOf(v parser.Version, u *lint.Upstream) (pool, bool) {
-	if u == nil {
-		return pool{}, false
-	}
-	if u.Keepalive == nil {
-		if v.AtLeast(parser.V1_29_7) {
-			return pool{u: u, size: 32, implicit: true}, true
-		}
-		return pool{}, false
-	}
-	n, err := strconv.Atoi(lint.ArgValue(u.Keepalive, 0))
-	if err != nil || n <= 0 {
-		return pool{}, false
-	}
-	if v.Before(parser.V1_29_7) && u.Balancer != nil && before(u.Keepalive, u.Balancer) {
-		switch u.Balancer.Name {
-		case "hash", "ip_hash", "least_conn", "random":
-			return pool{}, false
-		}
-	}
-	return pool{u: u, size: n}, true
-}
-
-// before reports whether a precedes b among their parent's children.
-func before(a, b *parser.Node) bool {
-	if a.Parent != b.Parent || a.Parent == nil {
-		return false
-	}
-	for _, c := range a.Parent.Children {
-		switch c {
-		case a:
-			return true
-		case b:
-			return false
-		}
-	}
-	return false
-}
-
-// reuses reports whether responses to proxy p's requests can leave the
-// upstream connection reusable (the protocol side of
-// ngx_http_upstream_free_keepalive_peer): HTTP/1.1 and no constant
-// "close" for proxy_pass, fastcgi_keep_conn for FastCGI; gRPC and
-// memcached always; SCGI and uwsgi never.
-func reuses(pass *lint.Pass, p *lint.Proxy) bool {
-	switch p.Module {
-	case lint.ModuleGRPC, lint.ModuleMemcached:
-		return true
-	case lint.ModuleFastCGI:
-		return strings.EqualFold(effective(pass, p.Node, "fastcgi_keep_conn").first(), "on")
-	case lint.ModuleProxy:
-		hv := effective(pass, p.Node, "proxy_http_version").first()
-		if hv == "" {
-			if pass.Target.Before(parser.V1_29_7) {
-				hv = "1.0"
-			} else {
-				hv = "1.1"
-			}
-		}
-		if hv == "1.0" {
-			return false
-		}
-		s := pass.Effective(p.Node, "proxy_set_header")
-		conn, set := "", false
-		for _, n := range s.Nodes {
-			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
-				conn, set = n.Args[1].Value, true
-			}
-		}
-		if !set {
-			// $proxy_internal_connection: "close" before 1.29.7.
-			return pass.Target.AtLeast(parser.V1_29_7)
-		}
-		if strings.Contains(conn, "$") {
-			return true
-		}
-		return !strings.Contains(strings.ToLower(conn), "close")
-	}
-	return false
-}
-
-// activePool returns the pool of u when at least one location sends
-// requests through it in a way that lets connections be reused, so that
-// idle cached connections really exist.
-func activePool(pass *lint.Pass, u *lint.Upstream) (pool, bool) {
-	pl, ok := poolOf(pass.Target, u)
-	if !ok {
-		return pool{}, false
-	}
-	for _, p := range u.Users {
-		if !p.Variable && reuses(pass, p) {
-			return pl, true
-		}
-	}
-	return pool{}, false
-}
 
 // poolIdle is the idle timeout of a pool's cached connections.
 type poolIdle struct {
@@ -477,19 +368,19 @@ func valueDirective(name string) bool {
 }
 
 // poolDesc describes a pool for related positions and messages.
-func poolDesc(pl pool) string {
-	if pl.implicit {
-		return fmt.Sprintf("upstream %s caches up to 32 idle connections per worker (keepalive 32 local, the default since 1.29.7)", pl.u.Name)
+func poolDesc(pl lint.Pool) string {
+	if pl.Implicit() {
+		return fmt.Sprintf("upstream %s caches up to 32 idle connections per worker (keepalive 32 local, the default since 1.29.7)", pl.Upstream.Name)
 	}
-	return fmt.Sprintf("upstream %s caches up to %d idle connections per worker (keepalive %d)", pl.u.Name, pl.size, pl.size)
+	return fmt.Sprintf("upstream %s caches up to %d idle connections per worker (keepalive %d)", pl.Upstream.Name, pl.Size, pl.Size)
 }
 
 // poolNode is the directive that creates a pool (keepalive, or the block).
-func poolNode(pl pool) *parser.Node {
-	if pl.u.Keepalive != nil {
-		return pl.u.Keepalive
+func poolNode(pl lint.Pool) *parser.Node {
+	if pl.Node != nil {
+		return pl.Node
 	}
-	return pl.u.Node
+	return pl.Upstream.Node
 }
 
 // ---- topology ------------------------------------------------------------
@@ -548,7 +439,7 @@ func linkIndex(pass *lint.Pass, in *lint.Instance) map[*lint.Upstream][]*lint.Li
 // frontPool is a pooling frontend upstream whose connections reach a
 // backend server block.
 type frontPool struct {
-	pool pool
+	pool lint.Pool
 	link *lint.Link
 }
 
@@ -567,7 +458,7 @@ func poolsInto(pass *lint.Pass, in *lint.Instance, srv *parser.Node) []frontPool
 		if s := definiteServer(l); s == nil || s.Node != srv {
 			continue
 		}
-		pl, ok := activePool(pass, l.Upstream)
+		pl, ok := pass.ActivePool(l.Upstream)
 		if !ok {
 			continue
 		}

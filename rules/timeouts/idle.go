@@ -63,9 +63,9 @@ func (c closer) relate(f *lint.Finding) {
 	switch c.kind {
 	case closerNginx:
 		if c.timer.v.node != nil {
-			f.AddRelated(c.timer.v.node, "backend %s: keepalive_timeout %s closes idle client connections", instName(c.in), c.timer.v.first())
+			f.AddRelated(c.timer.v.node, "%skeepalive_timeout %s closes idle client connections", who(c.in, c.timer.v.node, "backend"), c.timer.v.first())
 		} else {
-			f.AddRelated(c.timer.server, "backend %s: this server uses the default keepalive_timeout 75s", instName(c.in))
+			f.AddRelated(c.timer.server, "%sthis server uses the default keepalive_timeout 75s", who(c.in, c.timer.server, "backend"))
 		}
 	case closerTier:
 		addTierRelated(f, c.tier, "tier %q closes idle connections after %s", c.tier.Name, human(c.d))
@@ -109,7 +109,7 @@ func poolClosers(pass *lint.Pass, u *lint.Upstream, links []*lint.Link, assumed 
 			}
 			for _, s := range linkServers(l) {
 				known = true
-				if t, ok := serverIdle(pass, s.Node); ok {
+				if t, ok := serverIdle(pass, s); ok {
 					add(t.level, closer{kind: closerNginx, d: t.d, timer: t, in: l.To, addr: us.Addr, among: ambiguous(l)})
 				}
 			}

@@ -95,7 +95,7 @@ func runTO01(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		links := linkIndex(pass, in)
 		for _, u := range in.Upstreams() {
-			pl, ok := activePool(pass, u)
+			pl, ok := pass.ActivePool(u)
 			if !ok {
 				continue
 			}
@@ -116,8 +116,8 @@ func runTO01(pass *lint.Pass) error {
 	return nil
 }
 
-func reportTO01(pass *lint.Pass, pl pool, pi poolIdle, bad []closer) {
-	u := pl.u
+func reportTO01(pass *lint.Pass, pl lint.Pool, pi poolIdle, bad []closer) {
+	u := pl.Upstream
 	c := bad[0]
 	var b strings.Builder
 	fmt.Fprintf(&b, "upstream %s keeps idle keep-alive connections %s, but %s", u.Name, pi, c.what(pass))

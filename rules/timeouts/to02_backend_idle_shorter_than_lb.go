@@ -104,7 +104,7 @@ http {
 // tier in front, or a frontend nginx's upstream pool.
 type holder struct {
 	tier *lint.Tier
-	pool pool
+	pool lint.Pool
 	pi   poolIdle
 	link *lint.Link
 }
@@ -120,7 +120,7 @@ func (h holder) String() string {
 	if h.tier != nil {
 		return fmt.Sprintf("the load balancer %q in front (idle_timeout %s)", h.tier.Name, human(h.tier.IdleTimeout))
 	}
-	return fmt.Sprintf("upstream %s of %s, which keeps idle connections %s", h.pool.u.Name, instName(h.link.From), h.pi)
+	return fmt.Sprintf("upstream %s of %s, which keeps idle connections %s", h.pool.Upstream.Name, instName(h.link.From), h.pi)
 }
 
 // idleGroup is the holders that outlast one idle timer.
@@ -140,7 +140,7 @@ func runTO02(pass *lint.Pass) error {
 		add := func(t idleTimer, h holder) {
 			key := [2]any{t.anchor(), h.tier}
 			if h.tier == nil {
-				key[1] = h.pool.u
+				key[1] = h.pool.Upstream
 			}
 			if seen[key] {
 				return
@@ -162,7 +162,7 @@ func runTO02(pass *lint.Pass) error {
 				continue
 			}
 			for _, s := range in.Servers() {
-				if t, ok := serverIdle(pass, s.Node); ok && tier.IdleTimeout-t.d > raceMargin {
+				if t, ok := serverIdle(pass, s); ok && tier.IdleTimeout-t.d > raceMargin {
 					add(t, holder{tier: tier})
 				}
 			}
@@ -171,13 +171,13 @@ func runTO02(pass *lint.Pass) error {
 			if l.Upstream == nil {
 				continue
 			}
-			pl, ok := activePool(pass, l.Upstream)
+			pl, ok := pass.ActivePool(l.Upstream)
 			if !ok {
 				continue
 			}
 			pi := poolTimeout(pass, l.Upstream)
 			if s := definiteServer(l); s != nil {
-				t, ok := serverIdle(pass, s.Node)
+				t, ok := serverIdle(pass, s)
 				if ok && outlives(pi, closer{kind: closerNginx, d: t.d}) {
 					add(t, holder{pool: pl, pi: pi, link: l})
 				}
@@ -231,7 +231,7 @@ func reportTO02(pass *lint.Pass, g *idleGroup) {
 			addTierRelated(f, h.tier, "tier %q keeps idle connections to this nginx for %s", h.tier.Name, human(h.tier.IdleTimeout))
 			continue
 		}
-		f.AddRelated(poolAnchor(pass, h.pool.u), "%s: upstream %s keeps idle connections to this server %s",
-			instName(h.link.From), h.pool.u.Name, h.pi)
+		f.AddRelated(poolAnchor(pass, h.pool.Upstream), "%supstream %s keeps idle connections to this server %s",
+			who(h.link.From, poolAnchor(pass, h.pool.Upstream), ""), h.pool.Upstream.Name, h.pi)
 	}
 }

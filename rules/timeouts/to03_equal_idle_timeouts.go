@@ -104,7 +104,7 @@ func runTO03(pass *lint.Pass) error {
 			if !reachesKnown(links[u]) {
 				continue
 			}
-			pl, ok := activePool(pass, u)
+			pl, ok := pass.ActivePool(u)
 			if !ok {
 				continue
 			}
@@ -129,7 +129,7 @@ func runTO03(pass *lint.Pass) error {
 				continue
 			}
 			for _, s := range in.Servers() {
-				t, ok := serverIdle(pass, s.Node)
+				t, ok := serverIdle(pass, s)
 				if !ok || !tooClose(tier.IdleTimeout, t.d) || seen[t.anchor()] {
 					continue
 				}
@@ -146,7 +146,7 @@ func runTO03(pass *lint.Pass) error {
 	return nil
 }
 
-func reportTO03Pool(pass *lint.Pass, pl pool, pi poolIdle, c closer) {
+func reportTO03Pool(pass *lint.Pass, pl lint.Pool, pi poolIdle, c closer) {
 	eq := "the same as"
 	switch {
 	case pi.d < c.d:
@@ -154,12 +154,12 @@ func reportTO03Pool(pass *lint.Pass, pl pool, pi poolIdle, c closer) {
 	case pi.d > c.d:
 		eq = fmt.Sprintf("%s more than", human(pi.d-c.d))
 	}
-	f := reportAt(pass, poolAnchor(pass, pl.u), "upstream %s keeps idle connections %s, %s the backend's idle timeout: %s; "+
+	f := reportAt(pass, poolAnchor(pass, pl.Upstream), "upstream %s keeps idle connections %s, %s the backend's idle timeout: %s; "+
 		"the two timers start at different moments (the backend's when it finished writing the response, nginx's when it finished reading it), "+
 		"so a connection idle for about that long is sometimes reused just as the backend closes it: EOF or a reset, a GET retried, "+
 		"a POST answered with 502; set \"keepalive_timeout %s;\" in upstream %s",
-		pl.u.Name, pi, eq, c.what(pass), human(safeTimeout(c.d)), pl.u.Name)
-	if poolAnchor(pass, pl.u) != poolNode(pl) {
+		pl.Upstream.Name, pi, eq, c.what(pass), human(safeTimeout(c.d)), pl.Upstream.Name)
+	if poolAnchor(pass, pl.Upstream) != poolNode(pl) {
 		f.AddRelated(poolNode(pl), "%s", poolDesc(pl))
 	}
 	c.relate(f)

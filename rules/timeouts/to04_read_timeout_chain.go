@@ -293,9 +293,9 @@ func reportTO04(pass *lint.Pass, h *chainHit) {
 	if w.tier != nil {
 		addTierRelated(f, w.tier, "tier %q: request_timeout %s", w.tier.Name, human(w.d))
 	} else if w.v.node != nil {
-		f.AddRelated(w.v.node, "backend %s: %s %s", instName(w.in), w.name, w.v.first())
+		f.AddRelated(w.v.node, "%s%s %s", who(w.in, w.v.node, "backend"), w.name, w.v.first())
 	} else {
-		f.AddRelated(w.p.Node, "backend %s: %s defaults to %s here", instName(w.in), w.name, human(w.d))
+		f.AddRelated(w.p.Node, "%s%s defaults to %s here", who(w.in, w.p.Node, "backend"), w.name, human(w.d))
 	}
 }
 

@@ -139,8 +139,8 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	seen := map[*lint.Upstream]bool{}
 	for _, s := range servers {
 		for _, fp := range poolsInto(pass, in, s.Node) {
-			if !seen[fp.pool.u] {
-				seen[fp.pool.u] = true
+			if !seen[fp.pool.Upstream] {
+				seen[fp.pool.Upstream] = true
 				pools = append(pools, fp)
 			}
 		}
@@ -148,7 +148,7 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	if len(pools) > 0 {
 		var names []string
 		for _, fp := range pools {
-			names = append(names, fmt.Sprintf("upstream %s of %s", fp.pool.u.Name, instName(fp.link.From)))
+			names = append(names, fmt.Sprintf("upstream %s of %s", fp.pool.Upstream.Name, instName(fp.link.From)))
 		}
 		verb := "pools"
 		if len(pools) > 1 {
@@ -169,7 +169,7 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	if len(pools) > 0 {
 		f.Severity = lint.SeverityError
 		for _, fp := range pools {
-			f.AddRelated(poolNode(fp.pool), "%s: %s", instName(fp.link.From), poolDesc(fp.pool))
+			f.AddRelated(poolNode(fp.pool), "%s%s", who(fp.link.From, poolNode(fp.pool), ""), poolDesc(fp.pool))
 		}
 	}
 }

@@ -116,7 +116,7 @@ func runTO09(pass *lint.Pass) error {
 			if !reachesKnown(links) {
 				continue
 			}
-			pl, ok := activePool(pass, u)
+			pl, ok := pass.ActivePool(u)
 			if !ok {
 				continue
 			}
@@ -147,8 +147,8 @@ func formatLimit(name string, n int64) string {
 	return fmt.Sprint(n)
 }
 
-func checkTO09(pass *lint.Pass, pl pool, links []*lint.Link, name string) {
-	fv := effective(pass, pl.u.Node, name)
+func checkTO09(pass *lint.Pass, pl lint.Pool, links []*lint.Link, name string) {
+	fv := effective(pass, pl.Upstream.Node, name)
 	fn, ok := parseLimit(name, fv.first())
 	if !ok || fn == 0 {
 		return
@@ -170,7 +170,7 @@ func checkTO09(pass *lint.Pass, pl pool, links []*lint.Link, name string) {
 			consider(limit{n: int64(l.Tier.MaxRequests), tier: l.Tier})
 		}
 		for _, s := range linkServers(l) {
-			levels := append([]*parser.Node{s.Node}, locationsOf(s.Node)...)
+			levels := append([]*parser.Node{s.Node}, s.Locations...)
 			for _, lv := range levels {
 				v := effective(pass, lv, name)
 				if n, ok := parseLimit(name, v.first()); ok {
@@ -202,7 +202,7 @@ func checkTO09(pass *lint.Pass, pl pool, links []*lint.Link, name string) {
 	msg := fmt.Sprintf("upstream %s reuses a connection up to %s, but %s%s: the backend's limit applies, "+
 		"the pool replaces its connections at the backend's pace (gracefully, no request is lost) and the frontend's setting never takes effect; "+
 		"align the two (backend ≥ frontend)",
-		pl.u.Name, describeLimit(name, fv, fn), backend, effect)
+		pl.Upstream.Name, describeLimit(name, fv, fn), backend, effect)
 	anchor := fv.node
 	if anchor == nil {
 		anchor = poolNode(pl)
@@ -212,7 +212,7 @@ func checkTO09(pass *lint.Pass, pl pool, links []*lint.Link, name string) {
 	case low.tier != nil:
 		addTierRelated(f, low.tier, "tier %q: max_requests %d", low.tier.Name, low.n)
 	case low.v.node != nil:
-		f.AddRelated(low.v.node, "backend %s: %s %s", instName(low.in), name, low.v.first())
+		f.AddRelated(low.v.node, "%s%s %s", who(low.in, low.v.node, "backend"), name, low.v.first())
 	}
 }
 
