@@ -168,7 +168,7 @@ func reportCL01(pass *lint.Pass, g *group) {
 	}
 	pooled := ""
 	for _, p := range g.proxies {
-		if _, ok := pooledProxy(pass, p); ok {
+		if _, ok := pass.PoolOf(p); ok {
 			pooled = ", and the connection returns to the keep-alive pool only then, so slow clients drain the pool"
 			break
 		}

@@ -165,7 +165,7 @@ func runCL05(pass *lint.Pass) error {
 			}
 			var users []*lint.Proxy
 			for _, p := range l.Proxies {
-				if _, ok := pooledProxy(pass, p); ok {
+				if _, ok := pass.PoolOf(p); ok {
 					users = append(users, p)
 				}
 			}

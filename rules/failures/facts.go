@@ -49,70 +49,18 @@ func (v value) each(fn func(string)) {
 	}
 }
 
-// effective returns the value nginx uses for name at n (Pass.Effective,
-// memoized per level by the engine), filling in the target version's
-// default for the few settings the directive table has none for.
+// effective returns the value nginx uses for name at n (Pass.Effective),
+// with the target version's default when the config does not set it.
 func effective(pass *lint.Pass, n *parser.Node, name string) value {
 	s := pass.Effective(n, name)
 	if s.Node == nil {
-		if s.Default && len(s.Args) > 0 {
-			return value{def: s.Args}
-		}
-		return value{def: defaultArgs(name, pass.Target)}
+		return value{def: s.Args}
 	}
 	nodes := s.Nodes
 	if len(nodes) == 0 {
 		nodes = []*parser.Node{s.Node}
 	}
 	return value{node: s.Node, nodes: nodes}
-}
-
-// defaultArgs are nginx's defaults for the directives these rules read.
-func defaultArgs(name string, v parser.Version) []string {
-	_, suffix, ok := strings.Cut(name, "_")
-	if ok && isModulePrefix(name[:len(name)-len(suffix)-1]) {
-		switch suffix {
-		case "next_upstream":
-			return []string{"error", "timeout"}
-		case "next_upstream_tries", "next_upstream_timeout":
-			return []string{"0"}
-		case "connect_timeout", "read_timeout", "send_timeout":
-			return []string{"60s"}
-		case "request_buffering", "buffering", "pass_request_body":
-			return []string{"on"}
-		case "keep_conn":
-			return []string{"off"}
-		case "http_version":
-			if v.Before(parser.V1_29_7) {
-				return []string{"1.0"}
-			}
-			return []string{"1.1"}
-		}
-	}
-	switch name {
-	case "keepalive_timeout":
-		return []string{"75s"}
-	case "keepalive_requests":
-		if v.Before(parser.V1_19_10) {
-			return []string{"100"}
-		}
-		return []string{"1000"}
-	case "keepalive_time":
-		return []string{"1h"}
-	case "lingering_close":
-		return []string{"on"}
-	case "reset_timedout_connection":
-		return []string{"off"}
-	}
-	return nil
-}
-
-func isModulePrefix(s string) bool {
-	switch s {
-	case "proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached":
-		return true
-	}
-	return false
 }
 
 // msec parses an nginx time argument; ok is false when it does not parse.
@@ -132,126 +80,6 @@ func nextUpstream(v value) flags {
 
 // retries reports whether the value lets nginx try another server at all.
 func (f flags) retries() bool { return !f["off"] && len(f) > 0 }
-
-// pool describes the per-worker keep-alive cache of an upstream block.
-type pool struct {
-	size     int
-	local    bool
-	implicit bool // the 1.29.7+ default "keepalive 32 local"
-}
-
-// poolOf returns the cache nginx builds for u at the target version
-// (ngx_http_upstream_init_keepalive; from 1.29.7
-// ngx_http_upstream_keepalive_init_main_conf).
-func poolOf(target parser.Version, u *lint.Upstream) (pool, bool) {
-	if u == nil {
-		return pool{}, false
-	}
-	if u.Keepalive == nil {
-		if target.AtLeast(parser.V1_29_7) {
-			return pool{size: 32, local: true, implicit: true}, true
-		}
-		return pool{}, false
-	}
-	n, err := strconv.Atoi(lint.ArgValue(u.Keepalive, 0))
-	if err != nil || n <= 0 {
-		return pool{}, false
-	}
-	if target.Before(parser.V1_29_7) && u.Balancer != nil && replacesInit(u.Balancer.Name) &&
-		before(u.Keepalive, u.Balancer) {
-		// The balancer registered after keepalive replaced its
-		// init_upstream: no cache at all (KA07).
-		return pool{}, false
-	}
-	return pool{size: n, local: lint.ArgValue(u.Keepalive, 1) == "local"}, true
-}
-
-func replacesInit(balancer string) bool {
-	switch balancer {
-	case "hash", "ip_hash", "least_conn", "random":
-		return true
-	}
-	return false
-}
-
-// before reports whether a precedes b among their parent's children.
-func before(a, b *parser.Node) bool {
-	if a.Parent != b.Parent || a.Parent == nil {
-		return false
-	}
-	for _, c := range a.Parent.Children {
-		switch c {
-		case a:
-			return true
-		case b:
-			return false
-		}
-	}
-	return false
-}
-
-// reuses reports whether connections released by proxy p can go back into
-// a cache: the protocol must allow it (ngx_http_proxy_process_header sets
-// u->keepalive only for HTTP/1.1 responses, and a backend honours the
-// Connection header nginx sends).
-func reuses(pass *lint.Pass, p *lint.Proxy) bool {
-	switch p.Module {
-	case lint.ModuleGRPC, lint.ModuleMemcached:
-		return true
-	case lint.ModuleFastCGI:
-		return strings.EqualFold(effective(pass, p.Node, "fastcgi_keep_conn").first(), "on")
-	case lint.ModuleProxy:
-		if effective(pass, p.Node, "proxy_http_version").first() == "1.0" {
-			return false
-		}
-		conn, set := connectionHeader(pass, p)
-		if !set {
-			// proxy_internal_connection: "close" before 1.29.7, nothing after.
-			return pass.Target.AtLeast(parser.V1_29_7)
-		}
-		if strings.Contains(conn, "$") {
-			return true // decided per request (KA04 looks at maps)
-		}
-		return !strings.Contains(strings.ToLower(conn), "close")
-	}
-	return false
-}
-
-// connectionHeader returns the Connection value proxy p sends, and whether
-// proxy_set_header sets one.
-func connectionHeader(pass *lint.Pass, p *lint.Proxy) (string, bool) {
-	val, set := "", false
-	for _, n := range effective(pass, p.Node, "proxy_set_header").nodes {
-		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
-			val, set = n.Args[1].Value, true
-		}
-	}
-	return val, set
-}
-
-// pooledProxy returns the pool proxy p's requests use, when they use one
-// and the protocol lets connections return to it.
-func pooledProxy(pass *lint.Pass, p *lint.Proxy) (pool, bool) {
-	if p.Upstream == nil || p.Variable {
-		return pool{}, false
-	}
-	r := pooledFact.Get(pass, p)
-	return r.pool, r.ok
-}
-
-type pooledResult struct {
-	pool pool
-	ok   bool
-}
-
-// pooledFact is pooledProxy's answer, computed once per run and target.
-var pooledFact = lint.NewFact(func(pass *lint.Pass, p *lint.Proxy) pooledResult {
-	pl, ok := poolOf(pass.Target, p.Upstream)
-	if ok && !reuses(pass, p) {
-		pl, ok = pool{}, false
-	}
-	return pooledResult{pl, ok}
-})
 
 // peerCount counts the addresses of an upstream block the way
 // ngx_http_upstream_init_round_robin does (primary plus backup). exact is

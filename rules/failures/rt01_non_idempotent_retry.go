@@ -159,7 +159,7 @@ func canRetry(pass *lint.Pass, p *lint.Proxy) bool {
 		if live >= 2 || !exact {
 			return true
 		}
-		_, pooled := pooledProxy(pass, p)
+		_, pooled := pass.PoolOf(p)
 		return pooled
 	}
 	return p.AddrErr == nil && isHostName(p.Addr)

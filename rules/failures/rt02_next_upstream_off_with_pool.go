@@ -102,7 +102,7 @@ func runRT02(pass *lint.Pass) error {
 			if f := nextUpstream(v); !f["off"] && f["error"] {
 				continue
 			}
-			if _, ok := pooledProxy(pass, p); ok {
+			if _, ok := pass.PoolOf(p); ok {
 				hit = append(hit, p)
 			}
 		}

@@ -97,7 +97,7 @@ func runRT03(pass *lint.Pass) error {
 			if !streamsBody(pass, p) {
 				continue
 			}
-			if _, ok := pooledProxy(pass, p); !ok {
+			if _, ok := pass.PoolOf(p); !ok {
 				continue
 			}
 			nu := nextUpstream(effective(pass, p.Node, p.Module.Prefix()+"_next_upstream"))

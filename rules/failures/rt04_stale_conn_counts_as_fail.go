@@ -151,7 +151,7 @@ func runRT04(pass *lint.Pass) error {
 			}
 			used := false
 			for _, p := range u.Users {
-				if _, ok := pooledProxy(pass, p); ok {
+				if _, ok := pass.PoolOf(p); ok {
 					used = true
 					break
 				}

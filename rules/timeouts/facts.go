@@ -49,104 +49,13 @@ func (v value) first() string {
 // default that exists in the target version).
 func (v value) set() bool { return len(v.args) > 0 }
 
-// inUpstream reports whether n is an upstream{} block or a directive in one.
-func inUpstream(n *parser.Node) bool {
-	if n == nil || n.Directive == nil {
-		return false
-	}
-	if n.Name == "upstream" && n.Block != nil {
-		return true
-	}
-	return n.Ctx&parser.CtxUpstream != 0
-}
-
 // effective returns the value nginx uses for name at n (a block, or a
-// directive whose block is then used). When neither the config nor the
-// engine knows a value, the target version's default from defaultArgs is
-// used, so the rules work the same while the parser's default table grows.
+// directive whose block is then used): Pass.Effective, with the target
+// version's default when the config does not set it (none when the
+// directive does not exist in that version).
 func effective(pass *lint.Pass, n *parser.Node, name string) value {
 	s := pass.Effective(n, name)
-	if s.Node != nil {
-		return value{args: s.Args, node: s.Node}
-	}
-	if s.Default && len(s.Args) > 0 {
-		return value{args: s.Args}
-	}
-	return value{args: defaultArgs(name, inUpstream(n), pass.Target)}
-}
-
-// defaultArgs are nginx's defaults for the directives these rules read,
-// for target v. upstream selects the upstream{} directive of that name
-// (ngx_http_upstream_keepalive_module) over the core one.
-func defaultArgs(name string, upstream bool, v parser.Version) []string {
-	if upstream {
-		switch name {
-		case "keepalive_timeout":
-			if v.Before(v1_15_3) {
-				return nil
-			}
-			return []string{"60s"}
-		case "keepalive_requests":
-			switch {
-			case v.Before(v1_15_3):
-				return nil
-			case v.Before(v1_19_10):
-				return []string{"100"}
-			}
-			return []string{"1000"}
-		case "keepalive_time":
-			if v.Before(v1_19_10) {
-				return nil
-			}
-			return []string{"1h"}
-		}
-		return nil
-	}
-	if prefix, suffix, ok := strings.Cut(name, "_"); ok {
-		switch prefix {
-		case "proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached":
-			switch suffix {
-			case "read_timeout", "send_timeout", "connect_timeout":
-				return []string{"60s"}
-			}
-		}
-	}
-	switch name {
-	case "keepalive_timeout":
-		return []string{"75s"}
-	case "keepalive_requests":
-		if v.Before(v1_19_10) {
-			return []string{"100"}
-		}
-		return []string{"1000"}
-	case "keepalive_time":
-		if v.Before(v1_19_10) {
-			return nil
-		}
-		return []string{"1h"}
-	case "keepalive_min_timeout":
-		if v.Before(parser.V1_27_4) {
-			return nil
-		}
-		return []string{"0"}
-	case "keepalive_disable":
-		return []string{"msie6"}
-	case "lingering_close":
-		return []string{"on"}
-	case "lingering_time":
-		return []string{"30s"}
-	case "lingering_timeout":
-		return []string{"5s"}
-	case "client_max_body_size":
-		return []string{"1m"}
-	case "client_header_timeout", "client_body_timeout", "send_timeout":
-		return []string{"60s"}
-	case "worker_connections":
-		return []string{"512"}
-	case "worker_processes":
-		return []string{"1"}
-	}
-	return nil
+	return value{args: s.Args, node: s.Node}
 }
 
 // msec parses an nginx time in milliseconds resolution (ngx_parse_time

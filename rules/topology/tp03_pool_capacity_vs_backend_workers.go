@@ -149,7 +149,7 @@ func runTP03(pass *lint.Pass) error {
 			if l.From == back || l.Upstream == nil || seenUp[l.Upstream] {
 				continue
 			}
-			pl, ok := usedPool(pass, l.Upstream)
+			pl, ok := pass.ActivePool(l.Upstream)
 			if !ok {
 				continue
 			}
@@ -160,7 +160,7 @@ func runTP03(pass *lint.Pass) error {
 				demands[l.From] = d
 				order = append(order, l.From)
 			}
-			d.idle += pl.size
+			d.idle += pl.Size
 			d.ups = append(d.ups, l.Upstream)
 			if firstListen == nil && l.Listen != nil {
 				firstListen = l.Listen.Node

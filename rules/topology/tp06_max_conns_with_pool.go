@@ -83,7 +83,7 @@ func runTP06(pass *lint.Pass) error {
 			if u.Zone != nil {
 				continue
 			}
-			var pl pool
+			var pl lint.Pool
 			havePool := false
 			for _, s := range u.Servers {
 				mc, err := strconv.Atoi(s.Params["max_conns"])
@@ -92,7 +92,7 @@ func runTP06(pass *lint.Pass) error {
 				}
 				if !havePool {
 					var ok bool
-					if pl, ok = usedPool(pass, u); !ok {
+					if pl, ok = pass.ActivePool(u); !ok {
 						break
 					}
 					havePool = true
@@ -104,15 +104,15 @@ func runTP06(pass *lint.Pass) error {
 				if w.n < 2 {
 					break
 				}
-				ka := "keepalive " + strconv.Itoa(pl.size)
-				if pl.implicit {
+				ka := "keepalive " + strconv.Itoa(pl.Size)
+				if pl.Implicit() {
 					ka += " (the 1.29.7+ default)"
 				}
 				f := pass.ReportArg(s.Node, paramIndex(s.Node, "max_conns"),
 					"max_conns=%d is counted per worker without a zone, and connections idle in the keep-alive cache are not counted at all: "+
 						"with %s and %s, %s can see up to %d × (%d + %d) = %d connections; add a zone to upstream %q "+
 						"and size the backend for max_conns plus the idle pool",
-					mc, w.label(), ka, lint.ArgValue(s.Node, 0), w.n, mc, pl.size, w.n*(mc+pl.size), u.Name)
+					mc, w.label(), ka, lint.ArgValue(s.Node, 0), w.n, mc, pl.Size, w.n*(mc+pl.Size), u.Name)
 				related(pass, f, w.node, "worker processes")
 				if u.Keepalive != nil {
 					related(pass, f, u.Keepalive, "per-worker idle cache")
