@@ -232,19 +232,3 @@ func inWindows(o outcome, ws []window) bool {
 	}
 	return false
 }
-
-// waitFDs waits (up to 2s) for the descriptor count to return to before.
-func waitFDs(t *testing.T, before int) {
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		n := fdCount()
-		if n <= before {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("%d descriptors open, %d before the scenario", n, before)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -184,4 +185,20 @@ func fdCount() int {
 		return -1
 	}
 	return len(ents)
+}
+
+// waitFDs waits (up to 2s) for the descriptor count to return to before.
+func waitFDs(t *testing.T, before int) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n := fdCount()
+		if n <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d descriptors open, %d before the scenario", n, before)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
