@@ -35,7 +35,7 @@ type shared struct {
 	roots  map[*parser.Node]*Instance
 	names  map[*parser.File]string // display names of every instance's files
 	facts  factStore               // this version's facts
-	reuse  map[*Instance][]atomic.Uint32
+	conns  map[*Instance][]atomic.Pointer[Conn]
 }
 
 // Effective returns the value nginx uses for directive name at node n (a

@@ -138,6 +138,41 @@ func (p *Pass) PoolOf(x *Proxy) (Pool, bool) {
 	return pl, true
 }
 
+// Conn is how a *_pass directive talks to its upstream at a target
+// version: what rules of several families ask at every proxy, computed
+// once per run and version (Pass.Conn).
+type Conn struct {
+	// HTTPVersion is the proxy_http_version in effect ("1.0", "1.1",
+	// "2"; the default is 1.0 before 1.29.7 and 1.1 from then on,
+	// ngx_http_proxy_merge_loc_conf) and HTTPVersionNode the directive it
+	// comes from (nil for the default). Empty for other modules.
+	HTTPVersion     string
+	HTTPVersionNode *parser.Node
+	// Headers are the <module>_set_header directives of the level whose
+	// list applies (all-or-nothing inheritance,
+	// ngx_http_proxy_init_headers); nil when no level declares any.
+	Headers []*parser.Node
+	// Reuses is Pass.Reuses.
+	Reuses bool
+}
+
+// Conn returns x's connection facts at the target version, memoized per
+// run and version in a slice per instance.
+func (p *Pass) Conn(x *Proxy) *Conn {
+	memo := p.shared.conns[x.in]
+	if memo == nil || x.seq >= len(memo) {
+		return newConn(x, p.Target)
+	}
+	if c := memo[x.seq].Load(); c != nil {
+		return c
+	}
+	c := newConn(x, p.Target)
+	if !memo[x.seq].CompareAndSwap(nil, c) {
+		c = memo[x.seq].Load()
+	}
+	return c
+}
+
 // Reuses reports whether responses to x's requests can leave the upstream
 // connection reusable: the protocol side of
 // ngx_http_upstream_free_keepalive_peer. proxy_pass needs HTTP/1.1 (the
@@ -146,57 +181,43 @@ func (p *Pass) PoolOf(x *Proxy) (Pool, bool) {
 // proxy_set_header sets one); fastcgi_pass needs fastcgi_keep_conn on;
 // grpc and memcached always can; scgi and uwsgi never. A Connection value
 // with variables is decided per request and counts as reusable (KA04
-// looks at it). Answers are memoized per run and version.
-func (p *Pass) Reuses(x *Proxy) bool {
-	memo := p.shared.reuse[x.in]
-	if memo == nil || x.seq >= len(memo) {
-		return reuses(x, p.Target)
-	}
-	switch memo[x.seq].Load() {
-	case 1:
-		return false
-	case 2:
-		return true
-	}
-	r := reuses(x, p.Target)
-	v := uint32(1)
-	if r {
-		v = 2
-	}
-	memo[x.seq].Store(v)
-	return r
-}
+// looks at it).
+func (p *Pass) Reuses(x *Proxy) bool { return p.Conn(x).Reuses }
 
-func reuses(x *Proxy, target parser.Version) bool {
+func newConn(x *Proxy, target parser.Version) *Conn {
+	c := &Conn{Headers: x.Node.Effective(x.Module.Prefix()+"_set_header", target).Nodes}
 	switch x.Module {
 	case ModuleGRPC, ModuleMemcached:
-		return true
+		c.Reuses = true
 	case ModuleFastCGI:
-		return strings.EqualFold(firstArg(x.Node.Effective("fastcgi_keep_conn", target).Args), "on")
+		c.Reuses = strings.EqualFold(firstArg(x.Node.Effective("fastcgi_keep_conn", target).Args), "on")
 	case ModuleProxy:
-		hv := firstArg(x.Node.Effective("proxy_http_version", target).Args)
-		if hv == "" {
-			hv = "1.1"
+		s := x.Node.Effective("proxy_http_version", target)
+		c.HTTPVersion, c.HTTPVersionNode = firstArg(s.Args), s.Node
+		if c.HTTPVersion == "" {
+			c.HTTPVersion = "1.1"
 			if target.Before(parser.V1_29_7) {
-				hv = "1.0"
+				c.HTTPVersion = "1.0"
 			}
 		}
-		if hv == "1.0" {
-			return false
+		if c.HTTPVersion == "1.0" {
+			break
 		}
 		conn, set := "", false
-		for _, n := range x.Node.Effective("proxy_set_header", target).Nodes {
+		for _, n := range c.Headers {
 			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
 				conn, set = n.Args[1].Value, true
 			}
 		}
-		if !set {
+		switch {
+		case !set:
 			// $proxy_internal_connection: "close" before 1.29.7.
-			return target.AtLeast(parser.V1_29_7)
+			c.Reuses = target.AtLeast(parser.V1_29_7)
+		default:
+			c.Reuses = strings.Contains(conn, "$") || !strings.Contains(strings.ToLower(conn), "close")
 		}
-		return strings.Contains(conn, "$") || !strings.Contains(strings.ToLower(conn), "close")
 	}
-	return false
+	return c
 }
 
 // firstArg returns the first of args, or "" when there is none.
@@ -207,11 +228,11 @@ func firstArg(args []string) string {
 	return args[0]
 }
 
-// newReuseMemo makes the per-version memo of Reuses.
-func newReuseMemo(ins []*Instance) map[*Instance][]atomic.Uint32 {
-	m := make(map[*Instance][]atomic.Uint32, len(ins))
+// newConnMemo makes the per-version memo of Pass.Conn.
+func newConnMemo(ins []*Instance) map[*Instance][]atomic.Pointer[Conn] {
+	m := make(map[*Instance][]atomic.Pointer[Conn], len(ins))
 	for _, in := range ins {
-		m[in] = make([]atomic.Uint32, len(in.proxies))
+		m[in] = make([]atomic.Pointer[Conn], len(in.proxies))
 	}
 	return m
 }

@@ -126,6 +126,16 @@ const maxValues = 64
 
 var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))`)
 
+// Variables returns the names of the variables value refers to ($name or
+// ${name}), in order of use.
+func Variables(value string) []string {
+	var out []string
+	for _, m := range varRef.FindAllStringSubmatch(value, -1) {
+		out = append(out, m[1]+m[2])
+	}
+	return out
+}
+
 // expandVars returns the constant values template (text with $var
 // references) can take at node at. ok is false when a variable's value is
 // not known statically (it comes from the request, a regex capture, a

@@ -86,7 +86,7 @@ func runKA01(pass *lint.Pass) error {
 		type use struct {
 			p  *lint.Proxy
 			u  *lint.Upstream
-			c  cache
+			c  lint.Pool
 			at []*lint.Proxy
 		}
 		var order []*parser.Node
@@ -95,8 +95,8 @@ func runKA01(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := fx.pooled(in, p)
-			if len(ups) == 0 {
+			pu, pc, pooled := fx.pooled(p)
+			if !pooled {
 				continue
 			}
 			v, node := fx.httpVersion(p)
@@ -109,7 +109,7 @@ func runKA01(pass *lint.Pass) error {
 			if node != nil {
 				e := explicit[node]
 				if e == nil {
-					e = &use{p: p, u: ups[0], c: caches[0]}
+					e = &use{p: p, u: pu, c: pc}
 					explicit[node] = e
 					order = append(order, node)
 				}
@@ -120,8 +120,8 @@ func runKA01(pass *lint.Pass) error {
 				"%s talks HTTP/1.0 to upstream %q here (proxy_http_version defaults to 1.0 before 1.29.7): "+
 					"the backend closes the connection after every response, so the cache (%s) is never used "+
 					"and every request opens a new connection. Add \"proxy_http_version 1.1;\" to %s",
-				nginxAt(pass.Target), ups[0].Name, caches[0].describe(), where(p))
-			relateCache(f, ups[0], caches[0])
+				nginxAt(pass.Target), pu.Name, pc.Describe(), where(p))
+			relateCache(f, pu, pc)
 			f.SetFix("add proxy_http_version 1.1", lint.InsertBefore(insertAnchor(p), "proxy_http_version 1.1;"))
 		}
 		for _, node := range order {
@@ -146,7 +146,7 @@ func runKA01(pass *lint.Pass) error {
 				"%s talks HTTP/1.0 to pooled upstream %q %s%s: the backend closes the connection after every "+
 					"response, so the cache (%s) is never used and every request opens a new connection. "+
 					"Use proxy_http_version 1.1%s",
-				nginxAt(pass.Target), e.u.Name, scope, since, e.c.describe(), optOut(e.u, e.c))
+				nginxAt(pass.Target), e.u.Name, scope, since, e.c.Describe(), optOut(e.u, e.c))
 			relateCache(f, e.u, e.c)
 			for i, p := range e.at {
 				if i == 3 {
@@ -162,8 +162,8 @@ func runKA01(pass *lint.Pass) error {
 
 // optOut suggests "keepalive 0" for an implicit 1.29.7+ cache that an
 // explicit setting defeats, in case the backend really needs it.
-func optOut(u *lint.Upstream, c cache) string {
-	if c.explicit() {
+func optOut(u *lint.Upstream, c lint.Pool) string {
+	if !c.Implicit() {
 		return ""
 	}
 	return fmt.Sprintf(" (or, if the backend really needs it, add \"keepalive 0;\" to upstream %q to say that it is "+
@@ -172,9 +172,9 @@ func optOut(u *lint.Upstream, c cache) string {
 
 // relateCache adds the upstream's keepalive directive (or the block, for
 // the implicit cache) as a related position.
-func relateCache(f *lint.Finding, u *lint.Upstream, c cache) {
-	if c.node != nil {
-		f.AddRelated(c.node, "upstream %q keeps up to %d idle connections per worker", u.Name, c.size)
+func relateCache(f *lint.Finding, u *lint.Upstream, c lint.Pool) {
+	if c.Node != nil {
+		f.AddRelated(c.Node, "upstream %q keeps up to %d idle connections per worker", u.Name, c.Size)
 		return
 	}
 	f.AddRelated(u.Node, "upstream %q has the implicit cache of nginx >= 1.29.7 (keepalive 32 local)", u.Name)
@@ -183,7 +183,7 @@ func relateCache(f *lint.Finding, u *lint.Upstream, c cache) {
 // keepAliveHeader returns the proxy_set_header Connection entry at p whose
 // value asks for keep-alive, or nil.
 func (fx *facts) keepAliveHeader(p *lint.Proxy) *parser.Node {
-	for _, n := range fx.view(p).headers.get("Connection") {
+	for _, n := range fx.headers(p).get("Connection") {
 		if len(n.Args) >= 2 && hasToken(n.Args[1].Value, "keep-alive") {
 			return n
 		}

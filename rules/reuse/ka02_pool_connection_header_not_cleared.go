@@ -93,11 +93,11 @@ func runKA02(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := fx.pooled(in, p)
-			if len(ups) == 0 {
+			pu, pc, pooled := fx.pooled(p)
+			if !pooled {
 				continue
 			}
-			list := fx.view(p).headers
+			list := fx.headers(p)
 			conn := list.get("Connection")
 			if len(conn) > 0 {
 				for _, n := range conn {
@@ -111,9 +111,9 @@ func runKA02(pass *lint.Pass) error {
 						"%s sends \"Connection: close\" to pooled upstream %q (from %s%s): the backend closes the connection after each response, so the "+
 							"cache (%s) stays empty and every request opens a new connection. "+
 							"Clear the header: proxy_set_header Connection \"\"%s",
-						nginxAt(pass.Target), ups[0].Name, where(p), alsoOthers(p, n.Parent), caches[0].describe(),
-						optOut(ups[0], caches[0]))
-					relateCache(f, ups[0], caches[0])
+						nginxAt(pass.Target), pu.Name, where(p), alsoOthers(p, n.Parent), pc.Describe(),
+						optOut(pu, pc))
+					relateCache(f, pu, pc)
 					f.SetFix(`clear the Connection header`, lint.ReplaceArg(n, 1, `""`))
 				}
 				continue
@@ -132,8 +132,8 @@ func runKA02(pass *lint.Pass) error {
 					"since no proxy_set_header Connection applies to %s): the backend closes the connection "+
 					"after each response, so the cache (%s) stays empty and every request opens a new "+
 					"connection. Add proxy_set_header Connection \"\" %s",
-				nginxAt(pass.Target), ups[0].Name, where(p), caches[0].describe(), fixPlace(in, p, list))
-			relateCache(f, ups[0], caches[0])
+				nginxAt(pass.Target), pu.Name, where(p), pc.Describe(), fixPlace(in, p, list))
+			relateCache(f, pu, pc)
 			if lvl := list.level(); lvl != nil {
 				last := list.nodes[len(list.nodes)-1]
 				f.AddRelated(list.nodes[0], "the proxy_set_header list in effect here, without Connection")

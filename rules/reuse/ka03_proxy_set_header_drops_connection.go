@@ -87,7 +87,7 @@ func runKA03(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			list := fx.view(p).headers
+			list := fx.headers(p)
 			if list.level() == nil {
 				continue
 			}
@@ -122,8 +122,8 @@ func runKA03(pass *lint.Pass) error {
 			if lost == nil {
 				continue
 			}
-			ups, caches := fx.pooled(in, p)
-			if len(ups) == 0 || !once.first(at) {
+			pu, pc, pooled := fx.pooled(p)
+			if !pooled || !once.first(at) {
 				continue
 			}
 			f := pass.Reportf(at,
@@ -131,10 +131,10 @@ func runKA03(pass *lint.Pass) error {
 					"\"Connection: close\" (the default before 1.29.7) from %s%s "+
 					"to pooled upstream %q, so the backend closes after every response and the "+
 					"cache (%s) is never used. Repeat proxy_set_header Connection %s here",
-				describeHeaders([]*parser.Node{lost}), nginxAt(pass.Target), where(p), alsoOthers(p, list.level()), ups[0].Name,
-				caches[0].describe(), lost.Args[1].Raw)
+				describeHeaders([]*parser.Node{lost}), nginxAt(pass.Target), where(p), alsoOthers(p, list.level()), pu.Name,
+				pc.Describe(), lost.Args[1].Raw)
 			f.AddRelated(lost, "inherited header discarded here")
-			relateCache(f, ups[0], caches[0])
+			relateCache(f, pu, pc)
 			f.SetFix("repeat the lost Connection header", insertLinesAfter(list.nodes[len(list.nodes)-1], []*parser.Node{lost}))
 		}
 	}

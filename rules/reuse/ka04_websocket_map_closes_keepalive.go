@@ -103,11 +103,11 @@ func runKA04(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := fx.pooled(in, p)
-			if len(ups) == 0 {
+			pu, pc, pooled := fx.pooled(p)
+			if !pooled {
 				continue
 			}
-			for _, n := range fx.view(p).headers.get("Connection") {
+			for _, n := range fx.headers(p).get("Connection") {
 				if len(n.Args) < 2 || !once.first(n) {
 					continue
 				}
@@ -122,8 +122,8 @@ func runKA04(pass *lint.Pass) error {
 								"WebSocket or not: ordinary requests carry an upgrade token without an Upgrade header, "+
 								"which backends treat differently. Use the map $http_upgrade idiom with '' mapped to '' "+
 								"so that ordinary requests send no Connection header and keep the pooled connection",
-							ups[0].Name, where(p), alsoOthers(p, n.Parent))
-						relateCache(f, ups[0], caches[0])
+							pu.Name, where(p), alsoOthers(p, n.Parent))
+						relateCache(f, pu, pc)
 					}
 					continue
 				}
@@ -147,9 +147,9 @@ func runKA04(pass *lint.Pass) error {
 							"empty), so nginx sends \"Connection: close\" to pooled upstream %q and the backend closes "+
 							"after each ordinary response: the cache (%s) is never reused for normal traffic. "+
 							"Map '' to '' instead: an empty value sends no Connection header",
-						v, ups[0].Name, caches[0].describe())
+						v, pu.Name, pc.Describe())
 					f.AddRelated(entry, "'' (no Upgrade header) is mapped to close here")
-					relateCache(f, ups[0], caches[0])
+					relateCache(f, pu, pc)
 					if entry != nil && entry.Name == "" && len(entry.Args) == 1 {
 						f.SetFix("map '' to ''", lint.ReplaceArg(entry, 0, "''"))
 					}
@@ -159,7 +159,7 @@ func runKA04(pass *lint.Pass) error {
 							"'' entry, so the default applies): nginx sends \"Connection: upgrade\" without an Upgrade "+
 							"header to pooled upstream %q on ordinary requests, which backends treat differently. "+
 							"Add a '' entry mapped to ''",
-						v, ups[0].Name)
+						v, pu.Name)
 					if entry != nil {
 						f.AddRelated(entry, "requests without an Upgrade header get this value")
 						if entry.Name == "default" {
@@ -168,7 +168,7 @@ func runKA04(pass *lint.Pass) error {
 					} else {
 						f.AddRelated(mp, "map defining %s", v)
 					}
-					relateCache(f, ups[0], caches[0])
+					relateCache(f, pu, pc)
 				}
 			}
 		}

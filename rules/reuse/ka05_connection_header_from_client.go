@@ -98,8 +98,8 @@ func runKA05(pass *lint.Pass) error {
 // refersTo reports whether value references variable name ($name or
 // ${name}, case-insensitively).
 func refersTo(value, name string) bool {
-	for _, m := range varRef.FindAllStringSubmatch(value, -1) {
-		if strings.EqualFold(m[1]+m[2], name) {
+	for _, v := range lint.Variables(value) {
+		if strings.EqualFold(v, name) {
 			return true
 		}
 	}

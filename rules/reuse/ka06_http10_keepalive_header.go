@@ -71,8 +71,8 @@ func runKA06(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			ups, caches := fx.pooled(in, p)
-			if len(ups) == 0 {
+			pu, pc, pooled := fx.pooled(p)
+			if !pooled {
 				continue
 			}
 			v, vnode := fx.httpVersion(p)
@@ -92,11 +92,11 @@ func runKA06(pass *lint.Pass) error {
 					"against. The connection is kept only if the backend answers with an HTTP/1.1 status line and a "+
 					"Content-Length; any response of unknown length (no chunked encoding in HTTP/1.0) or with an "+
 					"HTTP/1.0 status line closes it. Use proxy_http_version 1.1 and proxy_set_header Connection \"\"",
-				nginxAt(pass.Target), ups[0].Name, why)
+				nginxAt(pass.Target), pu.Name, why)
 			if vnode != nil {
 				f.AddRelated(vnode, "HTTP/1.0 is set here")
 			}
-			relateCache(f, ups[0], caches[0])
+			relateCache(f, pu, pc)
 		}
 	}
 	return nil

@@ -112,7 +112,7 @@ func runKA08(pass *lint.Pass) error {
 func usesByUpstream(in *lint.Instance) map[*lint.Upstream][]*lint.Proxy {
 	m := map[*lint.Upstream][]*lint.Proxy{}
 	for _, p := range in.Proxies() {
-		for _, u := range routeOf(in, p).ups {
+		for _, u := range p.Route.Upstreams {
 			m[u] = append(m[u], p)
 		}
 	}

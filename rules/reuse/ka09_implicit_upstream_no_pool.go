@@ -68,8 +68,8 @@ func runKA09(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			r := routeOf(in, p)
-			if r.other == "" {
+			r := p.Route
+			if r.Other == "" {
 				continue
 			}
 			var f *lint.Finding
@@ -79,16 +79,16 @@ func runKA09(pass *lint.Pass) error {
 						"any version; the 1.29.7 default pool is for upstream{} blocks only): every request opens "+
 						"a new connection and closes it after the response. Declare an upstream{} block with this "+
 						"server and keepalive, and proxy_pass to its name",
-					r.other)
+					r.Other)
 			} else {
 				f = pass.ReportArg(p.Node, 0,
 					"the proxy_pass target depends on %s: nginx evaluates it per request and, unless the value "+
 						"names an upstream{} block, connects to it afresh every time with no keep-alive cache (on any "+
 						"version). Make the target an upstream{} name (a map whose values are upstream names works)",
-					r.other)
+					r.Other)
 			}
-			if r.via != nil {
-				f.AddRelated(r.via, "the value comes from here")
+			if r.Via != nil {
+				f.AddRelated(r.Via, "the value comes from here")
 			}
 		}
 	}

@@ -71,9 +71,9 @@ func runKA10(pass *lint.Pass) error {
 				continue
 			}
 			var u *lint.Upstream
-			var c cache
-			for _, x := range routeOf(in, p).ups {
-				if xc, ok := cacheOf(x, pass.Target); ok && xc.explicit() {
+			var c lint.Pool
+			for _, x := range p.Route.Upstreams {
+				if xc, ok := declared(pass, x); ok && !xc.Implicit() {
 					u, c = x, xc
 					break
 				}
@@ -81,7 +81,7 @@ func runKA10(pass *lint.Pass) error {
 			if u == nil {
 				continue
 			}
-			s := fx.setting(p.Node, "fastcgi_keep_conn")
+			s := fx.pass.Effective(p.Node, "fastcgi_keep_conn")
 			if s.Node != nil && len(s.Node.Args) > 0 {
 				if s.Node.Args[0].Value == "on" {
 					continue
@@ -93,7 +93,7 @@ func runKA10(pass *lint.Pass) error {
 					"fastcgi_keep_conn off makes nginx ask the FastCGI application to close the connection after "+
 						"each request to upstream %q (from %s%s), so the cache (%s) is never filled and every "+
 						"request opens a new connection. Turn it on",
-					u.Name, where(p), alsoOthers(p, s.Node.Parent), c.describe())
+					u.Name, where(p), alsoOthers(p, s.Node.Parent), c.Describe())
 				relateCache(f, u, c)
 				f.SetFix("turn fastcgi_keep_conn on", lint.ReplaceArg(s.Node, 0, "on"))
 				continue
@@ -104,7 +104,7 @@ func runKA10(pass *lint.Pass) error {
 					"(%s) is never filled and every request opens a new connection. Add \"fastcgi_keep_conn on;\" "+
 					"to %s (with PHP-FPM each kept connection holds a child process: keep the cache well below "+
 					"pm.max_children)",
-				u.Name, c.describe(), where(p))
+				u.Name, c.Describe(), where(p))
 			relateCache(f, u, c)
 			f.SetFix("add fastcgi_keep_conn on", lint.InsertBefore(insertAnchor(p), "fastcgi_keep_conn on;"))
 		}

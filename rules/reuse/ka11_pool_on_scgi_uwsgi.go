@@ -58,8 +58,8 @@ func runKA11(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		uses := usesByUpstream(in)
 		for _, u := range in.Upstreams() {
-			c, ok := cacheOf(u, pass.Target)
-			if !ok || !c.explicit() || len(uses[u]) == 0 {
+			c, ok := declared(pass, u)
+			if !ok || !!c.Implicit() || len(uses[u]) == 0 {
 				continue
 			}
 			modules := map[string]bool{}
@@ -85,7 +85,7 @@ func runKA11(pass *lint.Pass) error {
 			if len(protos) > 1 {
 				verb = "have"
 			}
-			f := pass.Reportf(c.node,
+			f := pass.Reportf(c.Node,
 				"upstream %q is used only by %s (%s), and %s %s no keep-alive: nginx closes every "+
 					"connection after the response, so this cache is never filled. Remove the keepalive directive",
 				u.Name, strings.Join(names, " and "), plural(len(uses[u]), "location", "locations"),
@@ -96,7 +96,7 @@ func runKA11(pass *lint.Pass) error {
 				}
 				f.AddRelated(p.Node, "%s never keeps its connection", p.Node.Name)
 			}
-			f.SetFix("remove the keepalive directive", lint.Delete(c.node))
+			f.SetFix("remove the keepalive directive", lint.Delete(c.Node))
 		}
 	}
 	return nil

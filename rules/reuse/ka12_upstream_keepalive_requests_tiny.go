@@ -49,7 +49,7 @@ http {
 func runKA12(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		for _, u := range in.Upstreams() {
-			c, ok := cacheOf(u, pass.Target)
+			c, ok := declared(pass, u)
 			if !ok {
 				continue
 			}
@@ -67,7 +67,7 @@ func runKA12(pass *lint.Pass) error {
 					"keepalive_requests %d: nginx closes every connection to upstream %q after its first request "+
 						"instead of caching it (the count includes the request just served), so the cache (%s) never "+
 						"holds a reusable connection and every request opens a new one. Remove it (default 1000)",
-					n, u.Name, c.describe())
+					n, u.Name, c.Describe())
 			} else {
 				f = pass.ReportArg(kr, 0,
 					"keepalive_requests %d: nginx closes each connection to upstream %q after %d requests, so one "+

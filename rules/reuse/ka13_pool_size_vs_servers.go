@@ -65,22 +65,22 @@ http {
 func runKA13(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		for _, u := range in.Upstreams() {
-			c, ok := cacheOf(u, pass.Target)
+			c, ok := declared(pass, u)
 			if !ok {
 				continue
 			}
 			at, arg := u.Node, 0
-			if c.node != nil {
-				at = c.node
+			if c.Node != nil {
+				at = c.Node
 			}
-			if n := countRotation(u); c.size < n {
+			if n := countRotation(u); c.Size < n {
 				f := pass.ReportArg(at, arg,
 					"the cache (%s) has fewer slots than upstream %q has servers in rotation (%s): it keeps only "+
 						"the %s of all servers, so round robin returns to a server after "+
 						"its connection was evicted and little or nothing is reused. Use keepalive %d (about twice the "+
 						"servers)",
-					c.describe(), u.Name, plural(n, "server", "servers"),
-					plural(c.size, "most recently released connection", "most recently released connections"), 2*n)
+					c.Describe(), u.Name, plural(n, "server", "servers"),
+					plural(c.Size, "most recently released connection", "most recently released connections"), 2*n)
 				for i, s := range u.Servers {
 					if i == 3 {
 						break
@@ -96,7 +96,7 @@ func runKA13(pass *lint.Pass) error {
 
 // crossKA13 compares the idle connections the cache of u can hold with
 // the capacity of each linked backend instance.
-func crossKA13(pass *lint.Pass, in *lint.Instance, u *lint.Upstream, c cache, at *parser.Node) {
+func crossKA13(pass *lint.Pass, in *lint.Instance, u *lint.Upstream, c lint.Pool, at *parser.Node) {
 	if pass.Topology == nil {
 		return
 	}
@@ -112,7 +112,7 @@ func crossKA13(pass *lint.Pass, in *lint.Instance, u *lint.Upstream, c cache, at
 			continue
 		}
 		beConns, connNode := workerConnections(l.To)
-		idle := c.size * feWorkers
+		idle := c.Size * feWorkers
 		capacity := beWorkers * beConns
 		if idle*16 <= capacity*15 {
 			continue
@@ -127,7 +127,7 @@ func crossKA13(pass *lint.Pass, in *lint.Instance, u *lint.Upstream, c cache, at
 				"connections alone can use them up, so the backend runs short (\"worker_connections are not "+
 				"enough\"), closes idle keep-alive connections, and this frontend meets them as stale connections "+
 				"(502 for POST). Lower keepalive or raise the backend's worker_connections",
-			c.describe(), atLeast, idle, l.To.Path, c.size, atLeast, plural(feWorkers, "worker", "workers"),
+			c.Describe(), atLeast, idle, l.To.Path, c.Size, atLeast, plural(feWorkers, "worker", "workers"),
 			capacity, plural(beWorkers, "worker", "workers"), beConns)
 		if feNode != nil {
 			f.AddRelated(feNode, "frontend worker processes")

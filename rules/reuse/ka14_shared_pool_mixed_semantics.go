@@ -103,8 +103,8 @@ func runKA14(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		uses := usesByUpstream(in)
 		for _, u := range in.Upstreams() {
-			c, ok := cacheOf(u, pass.Target)
-			if !ok || !c.explicit() || c.local {
+			c, ok := declared(pass, u)
+			if !ok || !!c.Implicit() || c.Local {
 				continue
 			}
 			var first *lint.Proxy
@@ -123,12 +123,12 @@ func runKA14(pass *lint.Pass) error {
 					continue
 				}
 				a, b := firstSig[i], sig[i]
-				f := pass.Reportf(c.node,
+				f := pass.Reportf(c.Node,
 					"upstream %q shares one cache between all its locations (%s without local), and nginx picks a "+
 						"cached connection by server address alone: %s (%s) and %s (%s) get each other's "+
 						"connections. %s. Add local (keepalive %d local) so each location reuses only its own",
-					u.Name, c.describe(), where(first), a, where(p), b,
-					consequence(a.name), c.size)
+					u.Name, c.Describe(), where(first), a, where(p), b,
+					consequence(a.name), c.Size)
 				f.AddRelated(first.Node, "uses %s", a)
 				f.AddRelated(p.Node, "uses %s", b)
 				for _, x := range []connField{a, b} {
@@ -136,7 +136,7 @@ func runKA14(pass *lint.Pass) error {
 						f.AddRelated(x.node, "%s set here", x.name)
 					}
 				}
-				f.SetFix("make the cache local", lint.ReplaceArg(c.node, 0, c.node.Args[0].Raw+" local"))
+				f.SetFix("make the cache local", lint.ReplaceArg(c.Node, 0, c.Node.Args[0].Raw+" local"))
 				break
 			}
 		}
@@ -151,7 +151,7 @@ func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
 	case lint.ModuleUWSGI, lint.ModuleSCGI:
 		return nil, false
 	case lint.ModuleFastCGI:
-		s := fx.setting(p.Node, "fastcgi_keep_conn")
+		s := fx.pass.Effective(p.Node, "fastcgi_keep_conn")
 		if len(s.Args) == 0 || s.Args[0] != "on" {
 			return nil, false
 		}
@@ -178,7 +178,7 @@ func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
 }
 
 func (fx *facts) effectiveField(p *lint.Proxy, name string) connField {
-	s := fx.settingOrDefault(p.Node, name)
+	s := fx.pass.Effective(p.Node, name)
 	v := strings.Join(s.Args, " ")
 	return connField{name: name, value: v, node: s.Node}
 }

@@ -105,7 +105,7 @@ func runKA15(pass *lint.Pass) error {
 		uses := usesByUpstream(in)
 		var pooledExplicitly *lint.Upstream
 		for _, u := range in.Upstreams() {
-			if c, ok := cacheOf(u, pass.Target); ok && c.explicit() {
+			if c, ok := declared(pass, u); ok && !c.Implicit() {
 				pooledExplicitly = u
 				break
 			}

@@ -144,7 +144,7 @@ func (fx *facts) inheritedVersion(b *parser.Node) string {
 	if b == nil || b.Parent == nil || b.Parent.IsRoot() {
 		return defaultHTTPVersion(fx.pass.Target)
 	}
-	s := fx.setting(b.Parent, "proxy_http_version")
+	s := fx.pass.Effective(b.Parent, "proxy_http_version")
 	if s.Node != nil && len(s.Node.Args) > 0 {
 		return s.Node.Args[0].Value
 	}
