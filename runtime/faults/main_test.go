@@ -1,11 +1,17 @@
 package faults
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +22,97 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(serveChild())
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// childEnv holds, in a child process started by startChild, the HCL
+// configuration the child serves.
+const childEnv = "FAULTS_CHILD_CONFIG"
+
+// childStats is what a child reports of itself.
+type childStats struct {
+	Heap       uint64 // live heap after GC
+	Goroutines int
+	FDs        int
+	RSS        int64 // resident set, bytes
+}
+
+func selfStats() childStats {
+	// Twice: sync.Pool contents survive one collection.
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	st := childStats{Heap: m.HeapAlloc, Goroutines: runtime.NumGoroutine(), FDs: fdCount()}
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				st.RSS = kb << 10
+			}
+		}
+	}
+	return st
+}
+
+// serveChild runs the configuration of childEnv on a socket of its own,
+// prints "ready ADDR", then answers each "stats" line on standard input
+// with a JSON childStats line, and "quit" with a graceful shutdown and a
+// last stats line.
+func serveChild() int {
+	if os.Getenv("FAULTS_HEAPPROF") != "" {
+		runtime.MemProfileRate = 512
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	addr := ln.Addr().String()
+	cfg, diags := config.Decode("child.hcl", []byte(strings.ReplaceAll(os.Getenv(childEnv), "LISTEN", addr)))
+	if diags.HasErrors() {
+		fmt.Println("error", diags)
+		return 1
+	}
+	s, err := server.New(cfg.Instances[0], server.Options{
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Listeners: map[string]*net.TCPListener{addr: ln.(*net.TCPListener)},
+	})
+	if err == nil {
+		err = s.Start()
+	}
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	fmt.Println("ready", addr)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "stats":
+		case "heapprof":
+			if f, err := os.Create(os.Getenv("FAULTS_HEAPPROF")); err == nil {
+				runtime.GC()
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		case "quit":
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			s.Shutdown(ctx)
+			cancel()
+		default:
+			continue
+		}
+		out, _ := json.Marshal(selfStats())
+		fmt.Println(string(out))
+		if sc.Text() == "quit" {
+			return 0
+		}
+	}
+	return 0
 }
 
 // instance is a runtime/server instance on a loopback port of its own,
