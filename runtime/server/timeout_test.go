@@ -141,23 +141,26 @@ func TestSendTimeoutFromLastProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/big", "/mem"} {
-		st := "      send_timeout = \"600ms\"\n      root = \"" + dir + "\"\n"
-		s := startWith(t, instHCL("", server(loc("prefix", "/", st)+loc("prefix", "/mem", st))),
-			map[string]Handler{"/mem": HandlerFunc(func(w *ResponseWriter, r *Request) int {
-				w.SetStatus(200)
-				w.SetContentLength(int64(len(big)))
-				if _, err := w.Write(big); err != nil {
-					return StatusError
-				}
-				return StatusDone
-			})})
-		cl := dial(t, s.addr)
-		cl.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
-		time.Sleep(1600 * time.Millisecond)
-		how, data, _ := cl.end(3 * time.Second)
-		if how != "fin" || len(data) >= len(big) {
-			t.Errorf("%s: ended %s after %d bytes, want a truncated body and FIN", path, how, len(data))
-		}
-		waitStats(t, s, func(st Stats) bool { return closes(st, ReasonSendTimeout) == 1 })
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			st := "      send_timeout = \"600ms\"\n      root = \"" + dir + "\"\n"
+			s := startWith(t, instHCL("", server(loc("prefix", "/", st)+loc("prefix", "/mem", st))),
+				map[string]Handler{"/mem": HandlerFunc(func(w *ResponseWriter, r *Request) int {
+					w.SetStatus(200)
+					w.SetContentLength(int64(len(big)))
+					if _, err := w.Write(big); err != nil {
+						return StatusError
+					}
+					return StatusDone
+				})})
+			cl := dial(t, s.addr)
+			cl.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
+			time.Sleep(1600 * time.Millisecond)
+			how, data, _ := cl.end(3 * time.Second)
+			if how != "fin" || len(data) >= len(big) {
+				t.Errorf("%s: ended %s after %d bytes, want a truncated body and FIN", path, how, len(data))
+			}
+			waitStats(t, s, func(st Stats) bool { return closes(st, ReasonSendTimeout) == 1 })
+		})
 	}
 }
