@@ -44,11 +44,12 @@ func BenchmarkPoolGetPut(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		g.mu.Lock()
 		x.pick.init(g, nil, netipZero)
+		g.mu.Lock()
 		pr := x.pick.get(unixNow())
+		cand := g.cache.take(pr.name, x.tag)
 		g.mu.Unlock()
-		c := x.takeCached(pr)
+		c := x.takeCached(pr, cand)
 		if c == nil {
 			b.Fatal("cache miss")
 		}

@@ -126,6 +126,7 @@ func (k *kaCache) put(c *upConn, tag any) (evicted *upConn) {
 	k.pushFront(it)
 	c.state = connIdle
 	c.item = it
+	c.watching = false
 	return evicted
 }
 
@@ -154,17 +155,11 @@ func (k *kaCache) drain() []*upConn {
 }
 
 // startWatch arms the idle handling of a connection just saved in the
-// cache: any read event closes it (ngx_http_upstream_keepalive_close_handler),
-// and so does the idle timeout. Called with the group mutex held.
-func (g *group) startWatch(c *upConn, now time.Time) {
-	c.idleSince = now
-	c.watching = false
-	d := min(watchDelay, g.up.keepalive.timeout)
-	if c.idleTimer == nil {
-		c.idleTimer = time.AfterFunc(d, func() { g.idleFired(c) })
-	} else {
-		c.idleTimer.Reset(d)
-	}
+// cache (idleSince set): any read event closes it
+// (ngx_http_upstream_keepalive_close_handler), and so does the idle
+// timeout. Called without the group mutex.
+func (g *group) startWatch(c *upConn) {
+	c.idleTimer.Reset(min(watchDelay, g.up.keepalive.timeout))
 }
 
 // idleFired starts watching a connection that stayed idle for watchDelay:

@@ -273,9 +273,8 @@ func (x *exchange) run() {
 	if up.key != nil {
 		key = up.key.appendTo(nil, &ev)
 	}
-	x.g.mu.Lock()
+	// init reads only what the group was compiled with: no lock.
 	x.pick.init(x.g, key, req.clientIP())
-	x.g.mu.Unlock()
 	if p.tries > 0 && x.pick.tries > p.tries {
 		x.pick.tries = p.tries
 	}
@@ -442,6 +441,11 @@ func (x *exchange) connectLoop() {
 		}
 		g.mu.Lock()
 		pr := x.pick.get(x.now.Unix())
+		var cached *upConn
+		if pr != nil && g.cache != nil {
+			// the first cache candidate under the same lock
+			cached = g.cache.take(pr.name, x.tag)
+		}
 		g.mu.Unlock()
 		if pr == nil {
 			x.w.logger.LogAttrs(x.ctx, slog.LevelError, "no live upstreams", slog.String("upstream", x.up.name))
@@ -452,7 +456,7 @@ func (x *exchange) connectLoop() {
 			continue
 		}
 		x.res.Attempts = append(x.res.Attempts, Attempt{Peer: pr.name})
-		c := x.takeCached(pr)
+		c := x.takeCached(pr, cached)
 		if c == nil {
 			var err error
 			c, err = x.w.dial(x.ctx, g, pr, x.p.connectTO)
@@ -489,16 +493,19 @@ func (x *exchange) connectLoop() {
 	}
 }
 
-// takeCached is the cache side of ngx_http_upstream_get_keepalive_peer.
-func (x *exchange) takeCached(pr *peer) *upConn {
+// takeCached is the cache side of ngx_http_upstream_get_keepalive_peer,
+// starting with c, the candidate taken with the balancer's choice.
+func (x *exchange) takeCached(pr *peer, c *upConn) *upConn {
 	g := x.g
 	if g.cache == nil {
 		return nil
 	}
-	for {
-		g.mu.Lock()
-		c := g.cache.take(pr.name, x.tag)
-		g.mu.Unlock()
+	for first := true; ; first = false {
+		if !first {
+			g.mu.Lock()
+			c = g.cache.take(pr.name, x.tag)
+			g.mu.Unlock()
+		}
 		if c == nil {
 			return nil
 		}
@@ -840,7 +847,7 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 	}
 	if reason == numCloseReasons {
 		evicted = g.cache.put(c, x.tag)
-		g.startWatch(c, now)
+		c.idleSince = now
 	}
 	pr := x.pick.current
 	disabled := x.pick.free(failed, now.Unix())
@@ -850,6 +857,9 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 			slog.String("upstream", x.up.name), slog.String("peer", pr.name))
 	}
 	if reason == numCloseReasons {
+		// Armed after the unlock: a take in between finds the timer
+		// stopped, and a late firing finds the connection not idle.
+		g.startWatch(c)
 		cstats.Returned.Add(1)
 		cstats.Idle.Add(1)
 		if evicted != nil {

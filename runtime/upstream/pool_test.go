@@ -138,7 +138,10 @@ func TestMRUReuseOrder(t *testing.T) {
 	x2.release(false, CloseNotReusable, nil)
 	var x3 exchange
 	x3.w, x3.p, x3.g, x3.up, x3.tag = w, p, g, p.static, p
-	got := x3.takeCached(first.pr)
+	g.mu.Lock()
+	cand := g.cache.take(first.pr.name, x3.tag)
+	g.mu.Unlock()
+	got := x3.takeCached(first.pr, cand)
 	if got != second {
 		t.Fatalf("reused connection is not the most recently saved one")
 	}

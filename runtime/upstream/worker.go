@@ -128,6 +128,8 @@ func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Dura
 		return nil, err
 	}
 	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now(), sock: newSockProbe(nc)}
+	c.idleTimer = time.AfterFunc(time.Hour, func() { g.idleFired(c) })
+	c.idleTimer.Stop() // armed by startWatch
 	c.br = bufio.NewReaderSize(nc, 4096)
 	pr.stats.Opened.Add(1)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
