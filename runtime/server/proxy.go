@@ -32,6 +32,10 @@ func init() { RegisterInstanceHandler(newProxyInstance) }
 // proxyInstance is the proxy state of one compiled configuration.
 type proxyInstance struct {
 	set *upstream.Set
+	// workers caches each server worker's upstream state by worker ID
+	// (unique within the configuration's generation), so that a request
+	// does not take the worker's Local lock.
+	workers []atomic.Pointer[upstream.Worker]
 }
 
 // v1_23_0 is the first version with nginx's strict upstream header checks
@@ -53,7 +57,11 @@ func newProxyInstance(inst *config.Instance, opts *Options) (HandlerFactory, err
 		return nil, err
 	}
 	v, _ := config.ParseVersion(inst.Version)
-	pi := &proxyInstance{set: set}
+	n := config.DefaultWorkerProcesses
+	if inst.WorkerProcesses != nil {
+		n = *inst.WorkerProcesses
+	}
+	pi := &proxyInstance{set: set, workers: make([]atomic.Pointer[upstream.Worker], max(n, 0))}
 	strict := v.AtLeast(v1_23_0)
 	return func(loc *config.Location, _ *Options) (Handler, error) {
 		if loc.Proxy == nil {
@@ -163,12 +171,22 @@ func findProxyInstance(sc *serverConf) *proxyInstance {
 // worker returns the upstream state of the server worker w, creating it on
 // first use; it is shut down when w starts exiting.
 func (pi *proxyInstance) worker(w *Worker) *upstream.Worker {
-	return w.Local(pi, func() any {
+	id := w.ID()
+	if id >= 0 && id < len(pi.workers) {
+		if uw := pi.workers[id].Load(); uw != nil {
+			return uw
+		}
+	}
+	uw := w.Local(pi, func() any {
 		uw := pi.set.NewWorker(w.ID())
 		uw.SetSlots(w) // upstream connections count in worker_connections
 		w.OnExit(uw.Shutdown)
 		return uw
 	}).(*upstream.Worker)
+	if id >= 0 && id < len(pi.workers) {
+		pi.workers[id].Store(uw)
+	}
+	return uw
 }
 
 // proxyHandler is the content handler of one proxying location
