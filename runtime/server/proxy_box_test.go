@@ -71,7 +71,9 @@ func boxChain(t *testing.T) (box1, box2 *testServer) {
 // keepalive_requests (the client reconnects, maybe to the other worker)
 // and the upstream keepalive_requests (the upstream connection is closed
 // after its 1000th response). So the run opens exactly 10 upstream
-// connections, one after the other.
+// connections, one after the other. [V1.22 checked]: nginx 1.22.1 as BOX1
+// and BOX2 on these configs showed 10 BOX2 connections ($connection) of
+// 1000 requests each for the same client.
 func TestBoxChainSequentialReuse(t *testing.T) {
 	box1, box2 := boxChain(t)
 	const n = 10000
@@ -138,7 +140,10 @@ func accepted(ls map[string]ListenerStats) uint64 {
 // TestBoxChainTooBig: a large POST to /too-big makes BOX2 answer 413 with
 // "Connection: close" (reason error_status, logged); BOX1 passes the 413
 // on with the client connection kept alive, and does not cache the
-// upstream connection: the next request opens a new one.
+// upstream connection: the next request opens a new one. [V1.22 checked]:
+// with nginx 1.22.1 on both boxes the GET, the 413 and the next GET came
+// to BOX2 as requests 1 and 2 of one connection, then request 1 of a new
+// one, and the client saw "Connection: keep-alive" on the 413.
 func TestBoxChainTooBig(t *testing.T) {
 	box1, box2 := boxChain(t)
 	cl := dial(t, box1.addr)
