@@ -221,6 +221,17 @@ func TestHostileSpecialFiles(t *testing.T) {
 	if _, err := Load("-", Options{Stdin: io.LimitReader(zeros{}, 1<<40)}); err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
 		t.Errorf("stdin: %v", err)
 	}
+	// A main file that is a pipe, as from <(...), is read.
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			w.WriteString("events {}\n")
+			w.Close()
+		}
+	}()
+	if cfg, err := Load(fifo, Options{}); err != nil || len(cfg.Diagnostics) > 0 || cfg.Tree().First("events") == nil {
+		t.Errorf("main file from a pipe: %v", err)
+	}
 }
 
 type zeros struct{}

@@ -47,13 +47,19 @@ var (
 )
 
 // readFileLimited reads a file of the operating system, refusing files
-// larger than MaxFileSize and FIFOs or sockets, whose reads could block
-// forever. Devices are read up to the limit (/dev/null is empty, /dev/zero
-// too large).
-func readFileLimited(name string) ([]byte, error) {
+// larger than MaxFileSize and, unless pipes is set, FIFOs and sockets,
+// whose reads could block forever. Devices are read up to the limit
+// (/dev/null is empty, /dev/zero too large). The main file may be a pipe
+// (a shell's <(...) process substitution); an include may not.
+func readFileLimited(name string, pipes bool) ([]byte, error) {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-	// writer; it changes nothing for regular files.
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// writer; it changes nothing for regular files. A pipe that may be
+	// read is opened the usual way, waiting for its writer as nginx would.
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if pipes {
+		flags = os.O_RDONLY
+	}
+	f, err := os.OpenFile(name, flags, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +71,7 @@ func readFileLimited(name string) ([]byte, error) {
 	switch {
 	case st.IsDir():
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errIsDir}
-	case st.Mode()&(fs.ModeNamedPipe|fs.ModeSocket) != 0:
+	case st.Mode()&(fs.ModeNamedPipe|fs.ModeSocket) != 0 && !pipes:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
 	case st.Mode().IsRegular() && st.Size() > MaxFileSize:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errTooLarge}

@@ -41,7 +41,7 @@ func load(path string, opts Options, limit int) (*Config, error) {
 	case opts.FS != nil:
 		src, err = fsSource{opts.FS}.read(path)
 	default:
-		src, err = readFileLimited(path)
+		src, err = readFileLimited(path, true)
 	}
 	if err != nil {
 		full := path

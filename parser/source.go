@@ -56,7 +56,7 @@ func (osSource) key(full string) string {
 	return filepath.Clean(full)
 }
 
-func (osSource) read(full string) ([]byte, error) { return readFileLimited(full) }
+func (osSource) read(full string) ([]byte, error) { return readFileLimited(full, false) }
 
 func (osSource) glob(pattern string) ([]string, error) {
 	return globWalk(filepath.ToSlash(pattern), func(dir string) ([]string, error) {
