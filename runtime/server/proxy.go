@@ -118,11 +118,9 @@ func hasProxy(inst *config.Instance) bool {
 func (s *Instance) Upstreams() *upstream.Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, g := range []*generation{s.cur} {
-		for _, sc := range g.ic.servers {
-			if pi := findProxyInstance(sc); pi != nil {
-				return pi.set.Stats()
-			}
+	for _, sc := range s.cur.ic.servers {
+		if pi := findProxyInstance(sc); pi != nil {
+			return pi.set.Stats()
 		}
 	}
 	return nil
@@ -211,6 +209,14 @@ var proxyStates = sync.Pool{New: func() any {
 // Serve runs the request through the upstream and maps the result onto
 // the server's finalization (ngx_http_upstream_finalize_request).
 func (h *proxyHandler) Serve(w *ResponseWriter, r *Request) int {
+	if !h.passBody && h.reqBuffering && r.HasBody() {
+		// nginx reads the body before it connects even when it does
+		// not pass it (ngx_http_proxy_handler always calls
+		// ngx_http_read_client_request_body).
+		if rc := readAndDrop(r); rc != 0 {
+			return rc
+		}
+	}
 	uw := h.pi.worker(r.Worker())
 	st := proxyStates.Get().(*proxyState)
 	st.start(h, w, r)
@@ -219,6 +225,23 @@ func (h *proxyHandler) Serve(w *ResponseWriter, r *Request) int {
 	st.reset()
 	proxyStates.Put(st)
 	return rc
+}
+
+// readAndDrop reads the whole request body and forgets it; it returns the
+// status a body error ends the request with, or 0.
+func readAndDrop(r *Request) int {
+	var buf [4096]byte
+	for {
+		_, err := r.readBody(buf[:])
+		switch {
+		case err == io.EOF:
+			return 0
+		case err != nil:
+			return BodyStatus(err)
+		case r.bodyDone:
+			return 0
+		}
+	}
 }
 
 // proxyState is one proxied request: the upstream.Request built from the

@@ -876,3 +876,26 @@ func TestProxyWorkerConnections(t *testing.T) {
 		t.Errorf("not logged")
 	}
 }
+
+// TestProxyPassRequestBodyOff: the body is read from the client (nginx
+// reads it before connecting) but not sent; the upstream request has no
+// Content-Length, and both connections stay reusable.
+func TestProxyPassRequestBodyOff(t *testing.T) {
+	be := newScriptedBackend(t, answer)
+	s := start(t, proxyInst("1.22.1", be.addr(), 8, proxyLoc("/", "pass_request_body = false", "")))
+	cl := dial(t, s.addr)
+	cl.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhel")
+	time.Sleep(30 * time.Millisecond)
+	if _, reqs := be.counts(); len(reqs) != 0 {
+		t.Fatal("the upstream was contacted before the body was read")
+	}
+	cl.send("lo")
+	r := cl.read(false)
+	expectStatus(t, r, 200)
+	expectConn(t, r, "keep-alive")
+	expectStatus(t, cl.get("/"), 200)
+	_, reqs := be.counts()
+	if len(reqs) != 2 || reqs[0].header("Content-Length") != "" || reqs[0].conn != reqs[1].conn {
+		t.Fatalf("backend requests %+v", reqs)
+	}
+}
