@@ -155,6 +155,12 @@ func TestSendTimeoutFromLastProgress(t *testing.T) {
 				})})
 			cl := dial(t, s.addr)
 			cl.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
+			// The stall counts from when the server starts writing
+			// (copying 32 MB is slow under the race detector).
+			cl.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := cl.br.ReadString('\n'); err != nil {
+				t.Fatalf("%s: no status line: %v", path, err)
+			}
 			time.Sleep(1600 * time.Millisecond)
 			how, data, _ := cl.end(3 * time.Second)
 			if how != "fin" || len(data) >= len(big) {
