@@ -185,9 +185,12 @@ type exchange struct {
 	bodyR bodyReader
 
 	// Reused between requests by the exchange pool.
-	rh  ResponseHead
-	ch  ClientHead
-	acc []byte
+	rh   ResponseHead
+	ch   ClientHead
+	acc  []byte
+	wbuf []byte // request head and small body, written at once
+
+	headArmed bool // the first read deadline of readHead is set
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{buf: make([]byte, 16<<10)} }}
@@ -199,11 +202,11 @@ var nonIdempotent = map[string]bool{"POST": true, "LOCK": true, "PATCH": true}
 func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseWriter) Result {
 	x := exchangePool.Get().(*exchange)
 	buf, reqHead, tried := x.buf, x.reqHead[:0], x.pick.tried[:0]
-	rhHeader, chHeader, acc := x.rh.Header[:0], x.ch.Header[:0], x.acc[:0]
+	rhHeader, chHeader, acc, wbuf := x.rh.Header[:0], x.ch.Header[:0], x.acc[:0], x.wbuf[:0]
 	now := time.Now()
 	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: now, now: now}
 	x.pick.tried = tried
-	x.rh.Header, x.ch.Header, x.acc = rhHeader, chHeader, acc
+	x.rh.Header, x.ch.Header, x.acc, x.wbuf = rhHeader, chHeader, acc, wbuf
 	x.run()
 	res := x.res
 	x.req, x.rw, x.ctx, x.body, x.c, x.pump = nil, nil, nil, nil, nil, nil
@@ -213,6 +216,9 @@ func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseW
 	x.rh.StatusLine, x.ch.StatusLine = "", ""
 	if cap(x.acc) > 64<<10 {
 		x.acc = nil // do not keep a large body's buffer
+	}
+	if cap(x.wbuf) > 64<<10 {
+		x.wbuf = nil
 	}
 	exchangePool.Put(x)
 	return res
@@ -542,11 +548,7 @@ func (x *exchange) attempt() bool {
 		}
 		x.pump = startPump(x)
 	} else {
-		err := x.write(x.reqHead)
-		if err == nil && len(x.body) > 0 {
-			err = x.write(x.body)
-		}
-		if err != nil {
+		if err := x.sendRequest(); err != nil {
 			return !x.next(writeFT(err), err)
 		}
 		x.bodySent = true
@@ -637,6 +639,35 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
+// sendRequest writes the request head and the buffered body. A small
+// request goes out in one write that also starts the wait for the
+// response (sockProbe.writeAndWait); the rest, or a request that would
+// block, is written with proxy_send_timeout.
+func (x *exchange) sendRequest() error {
+	c := x.c
+	if c.sock != nil && len(x.body) <= 16<<10 {
+		b := x.reqHead
+		if len(x.body) > 0 {
+			x.wbuf = append(append(x.wbuf[:0], x.reqHead...), x.body...)
+			b = x.wbuf
+		}
+		x.armHeadRead()
+		n, werr, _ := c.sock.writeAndWait(b)
+		switch {
+		case werr == nil:
+			return nil
+		case werr != errWouldBlock:
+			return werr
+		}
+		return x.write(b[n:])
+	}
+	err := x.write(x.reqHead)
+	if err == nil && len(x.body) > 0 {
+		err = x.write(x.body)
+	}
+	return err
+}
+
 // write sends b with proxy_send_timeout.
 func (x *exchange) write(b []byte) error {
 	_ = x.c.nc.SetWriteDeadline(x.now.Add(x.p.sendTO))
@@ -652,17 +683,20 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 		c.br = bufio.NewReaderSize(c.nc, x.p.bufferSize)
 	}
 	limit := x.p.bufferSize
-	check := x.req.ClientClosed != nil && !x.p.ignoreAbort
+	check := x.checksClient()
 	until := x.now.Add(x.p.readTO) // proxy_read_timeout since the last progress
 	for first := true; ; first = false {
 		if !first {
 			x.now = time.Now()
 		}
-		dl := until
-		if check && x.now.Add(clientCheckEvery).Before(dl) {
-			dl = x.now.Add(clientCheckEvery)
+		if !first || !x.headArmed {
+			dl := until
+			if check && x.now.Add(clientCheckEvery).Before(dl) {
+				dl = x.now.Add(clientCheckEvery)
+			}
+			_ = c.nc.SetReadDeadline(dl)
 		}
-		_ = c.nc.SetReadDeadline(dl)
+		x.headArmed = false
 		n := c.br.Buffered()
 		var buf []byte
 		var err error
@@ -705,6 +739,21 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 			return nil, err
 		}
 	}
+}
+
+// checksClient reports whether the wait for the head polls the client.
+func (x *exchange) checksClient() bool {
+	return x.req.ClientClosed != nil && !x.p.ignoreAbort
+}
+
+// armHeadRead sets the deadline readHead's first wait uses.
+func (x *exchange) armHeadRead() {
+	dl := x.now.Add(x.p.readTO)
+	if x.checksClient() && x.now.Add(clientCheckEvery).Before(dl) {
+		dl = x.now.Add(clientCheckEvery)
+	}
+	_ = x.c.nc.SetReadDeadline(dl)
+	x.headArmed = true
 }
 
 // clientCheckEvery is how often a request waiting for a response head

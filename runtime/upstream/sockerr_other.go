@@ -2,7 +2,10 @@
 
 package upstream
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // sockProbe has no portable implementation outside unix: no checks.
 type sockProbe struct{}
@@ -12,3 +15,7 @@ func newSockProbe(nc net.Conn) *sockProbe { return nil }
 func (p *sockProbe) socketError() error { return nil }
 
 func (p *sockProbe) probe() error { return nil }
+
+var errWouldBlock = errors.New("upstream write would block")
+
+func (p *sockProbe) writeAndWait(b []byte) (int, error, error) { return 0, errWouldBlock, nil }

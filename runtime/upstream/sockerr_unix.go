@@ -3,6 +3,7 @@
 package upstream
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -21,6 +22,12 @@ type sockProbe struct {
 	fds    [1]unix.PollFd
 	n      int
 	perr   error
+
+	// writeAndWait state
+	stepFn func(fd uintptr) bool
+	wb     []byte
+	wOff   int
+	wErr   error
 }
 
 func newSockProbe(nc net.Conn) *sockProbe {
@@ -36,6 +43,7 @@ func newSockProbe(nc net.Conn) *sockProbe {
 	p.errFn = func(fd uintptr) {
 		p.soErr, p.gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
 	}
+	p.stepFn = p.step
 	p.pollFn = func(fd uintptr) {
 		p.fds[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN | pollRDHUP}
 		p.n, p.perr = unix.Poll(p.fds[:], 0)
@@ -82,4 +90,55 @@ func (p *sockProbe) probe() error {
 		return errUnexpectedData
 	}
 	return nil
+}
+
+// errWouldBlock means writeAndWait could not write everything at once.
+var errWouldBlock = errors.New("upstream write would block")
+
+// writeAndWait writes b without blocking and then waits, under the read
+// deadline already set, until the socket is readable: the response is
+// awaited on the poller's readiness (as nginx waits for the read event)
+// instead of with a read that first fails with EAGAIN. The readiness
+// state is reset before the write, so the response's event cannot be
+// missed. It returns how much of b was written; werr is errWouldBlock
+// when the socket did not take it all (the caller writes the rest the
+// usual way) or the write error; waitErr is the wait's own error, which
+// the caller may ignore (its next read sees the same condition).
+func (p *sockProbe) writeAndWait(b []byte) (written int, werr, waitErr error) {
+	if p == nil {
+		return 0, errWouldBlock, nil
+	}
+	p.wb, p.wOff, p.wErr = b, 0, nil
+	waitErr = p.rc.Read(p.stepFn)
+	written, werr = p.wOff, p.wErr
+	p.wb = nil
+	if written == 0 && werr == nil && waitErr != nil {
+		werr = errWouldBlock // the wait could not even start
+	}
+	return written, werr, waitErr
+}
+
+func (p *sockProbe) step(fd uintptr) bool {
+	if p.wOff >= len(p.wb) {
+		return true // readable
+	}
+	for p.wOff < len(p.wb) {
+		n, err := unix.Write(int(fd), p.wb[p.wOff:])
+		if n > 0 {
+			p.wOff += n
+		}
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			p.wErr = errWouldBlock
+			return true
+		case err != nil:
+			p.wErr = err
+			return true
+		case n <= 0:
+			p.wErr = io.ErrShortWrite
+			return true
+		}
+	}
+	return false // all sent: wait for the response
 }
