@@ -373,3 +373,19 @@ func heapAfter(f func() any) (before, after uint64) {
 	runtime.KeepAlive(keep)
 	return before, m.HeapAlloc
 }
+
+func TestHostileLongStatement(t *testing.T) {
+	src := "events {}\nserver_name" + strings.Repeat(" a", 3*MaxStatementWords) + ";\nhttp {}\n"
+	cfg := Parse("x.conf", []byte(src), Options{FS: fstest.MapFS{}})
+	checkSane(t, cfg)
+	want := fmt.Sprintf("x.conf:2:%d: more than %d parameters in one directive (ngxkeep's limit); the rest are not kept", len("server_name")+2*MaxStatementWords, MaxStatementWords-1)
+	if got := diagLines(cfg.Diagnostics); len(got) == 0 || got[0] != want {
+		t.Errorf("got %q, want first %q", got, want)
+	}
+	if sn := cfg.Main.Directives[1]; sn.Name != "server_name" || len(sn.Args) != MaxStatementWords-1 {
+		t.Errorf("%s has %d args", sn.Name, len(sn.Args))
+	}
+	if cfg.Tree().First("http") == nil {
+		t.Error("the statements after it are lost")
+	}
+}

@@ -68,6 +68,9 @@ type lexer struct {
 	// of the input was skipped.
 	budget  *int
 	stopped bool
+	// tooMany is set once the current statement passed
+	// MaxStatementWords and that was reported.
+	tooMany bool
 }
 
 func newLexer(f *File, text string, diag func(Pos, string)) *lexer {
@@ -95,6 +98,7 @@ func (lx *lexer) newline(i int) {
 // after unterminated words ends the statement and closes the block.
 func (lx *lexer) next() termKind {
 	lx.args = lx.args[:0]
+	lx.tooMany = false
 	src := lx.src
 	for {
 		for lx.off < len(src) && byteClass[src[lx.off]]&clsSpace != 0 {
@@ -356,6 +360,13 @@ func (lx *lexer) lineOf(off int) (line, lineStart int) {
 // push appends the word src[start:end] whose value is the bytes
 // src[vstart:vend] after nginx's escape processing.
 func (lx *lexer) push(start, end int, pos Pos, vstart, vend int, q byte, escaped bool) {
+	if len(lx.args) >= MaxStatementWords {
+		if !lx.tooMany {
+			lx.tooMany = true
+			lx.diag(pos, fmt.Sprintf("more than %d parameters in one directive (ngxkeep's limit); the rest are not kept", MaxStatementWords-1))
+		}
+		return
+	}
 	if !lx.spend(pos) {
 		return
 	}

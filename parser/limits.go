@@ -24,6 +24,10 @@ const (
 	// one load, across all files: about 100 bytes of memory each. The
 	// 10,000-server tree of gen_large.py has about 400,000 words.
 	MaxWords = 1 << 21
+	// MaxStatementWords bounds the words of one statement (its name and
+	// parameters): no directive takes more than a few hundred, and one
+	// endless statement would otherwise be held in memory twice.
+	MaxStatementWords = 1 << 16
 	// MaxIncludeDepth bounds include chains (a file including a file
 	// including ...). nginx keeps each file of a chain open, so ulimit -n
 	// is its limit; a self-include crashes nginx 1.22.
