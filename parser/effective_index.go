@@ -31,7 +31,7 @@ type effLevel struct {
 	head atomic.Pointer[effChunk]
 }
 
-const effChunkLen = 4
+const effChunkLen = 8
 
 // effChunk is a run of entries; a full chunk is never written again and
 // the newest chunk is the head.
@@ -41,11 +41,11 @@ type effChunk struct {
 	next    *effChunk
 }
 
-// effEntry is the value of the directive spec describes at a level. own
-// marks the entry Effective looks up for name there (spec is then
-// effectiveSpec(name, level), nil for an unknown name); the others are
-// asked by the levels below, whose spec may differ (an upstream's
-// keepalive_timeout is not the http one).
+// effEntry is the value of the directive spec describes at a level, one
+// per (level, spec). own marks an entry whose spec is effectiveSpec(name,
+// level) (nil for an unknown name): the one Effective answers with; the
+// others are asked only by the levels below, whose spec may differ (an
+// upstream's keepalive_timeout is not the http one).
 type effEntry struct {
 	name string
 	spec *Spec
@@ -126,8 +126,9 @@ func (l *effLevel) find(name string, spec *Spec) (effEntry, bool) {
 	return effEntry{}, false
 }
 
-// add records e unless an equal entry exists, and returns the entry in
-// the memo (the first one recorded wins).
+// add records e unless an entry for the same spec (or, for an own entry,
+// the same name) exists, and returns the entry in the memo: the first one
+// recorded wins.
 func (l *effLevel) add(e effEntry) effEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -152,6 +153,16 @@ func (l *effLevel) add(e effEntry) effEntry {
 	return e
 }
 
+// childContext is Node.ChildContext, read from the children when there
+// are some (they were built in that context), which spares a directive
+// table lookup on every level of every Effective call.
+func childContext(m *Node) Context {
+	if m.Directive != nil && len(m.Children) > 0 {
+		return m.Children[0].Ctx
+	}
+	return m.ChildContext()
+}
+
 // effective is Node.Effective answered from the memo. It returns the same
 // Setting as effectiveUncached, except that Args, Values and Nodes are
 // shared between calls.
@@ -167,9 +178,18 @@ func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
 	l := &ix.levels[i]
 	e, ok := l.find(name, nil)
 	if !ok {
-		e = effEntry{name: name, spec: effectiveSpec(name, level), own: true}
-		if e.spec != nil {
-			e.val = ix.lookup(level, e.spec, name)
+		spec := effectiveSpec(name, level)
+		e = effEntry{name: name, spec: spec, own: true}
+		switch {
+		case spec == nil:
+		case spec.Contexts == CtxEvents:
+			e.val = ix.lookup(level, spec, name) // asks the root
+		default:
+			if old, ok := l.find(name, spec); ok {
+				e.val = old.val
+			} else {
+				e.val = ix.compute(level, spec, name)
+			}
 		}
 		e = l.add(e)
 	}
@@ -200,29 +220,36 @@ func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
 	}
 	i, ok := ix.level[m]
 	if !ok {
-		return ix.levelVal(m, spec, name)
+		return ix.compute(m, spec, name)
 	}
 	l := &ix.levels[i]
 	if e, ok := l.find(name, spec); ok {
 		return e.val
 	}
-	var f *effVal
+	// One entry per (level, spec): marked own when it is also the answer
+	// for Effective at this level, so that asking there later adds
+	// nothing.
+	own := effectiveSpec(name, m) == spec
+	return l.add(effEntry{name: name, spec: spec, val: ix.compute(m, spec, name), own: own}).val
+}
+
+// compute finds the value at level m, which the memo does not have yet.
+func (ix *effIndex) compute(m *Node, spec *Spec, name string) *effVal {
 	if spec.Contexts == CtxEvents {
 		if ev := m.First("events"); ev != nil {
 			if nodes := ev.Find(name); len(nodes) > 0 {
-				f = &effVal{nodes: nodes}
+				return &effVal{nodes: nodes}
 			}
 		}
-	} else {
-		f = ix.levelVal(m, spec, name)
+		return nil
 	}
-	return l.add(effEntry{name: name, spec: spec, val: f}).val
+	return ix.levelVal(m, spec, name)
 }
 
 // levelVal computes the value at level m: its own directives, or what it
 // inherits according to spec.Merge (see lookupLevels).
 func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
-	ctx := m.ChildContext()
+	ctx := childContext(m)
 	if ctx&spec.Contexts != 0 {
 		if found := m.Find(name); len(found) > 0 {
 			if spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone {

@@ -69,7 +69,7 @@ func (n *Node) effectiveUncached(name string, v Version) Setting {
 // allows it (an "if" asks its location).
 func effectiveSpec(name string, level *Node) *Spec {
 	for m := level; m != nil; m = m.Parent {
-		ctx := m.ChildContext()
+		ctx := childContext(m)
 		if ctx == CtxOpaque {
 			continue
 		}
