@@ -192,7 +192,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	topo := buildTopology(opts.Instances, tiers)
 	newPasses := func(target parser.Version, set []*Analyzer) []*Pass {
-		sh := &shared{target: target, roots: roots, names: names, conns: newConnMemo(opts.Instances)}
+		sh := &shared{target: target, roots: roots, names: names}
 		ps := make([]*Pass, len(set))
 		for i, a := range set {
 			ps[i] = &Pass{Analyzer: a, Target: target, Instances: opts.Instances,
@@ -234,6 +234,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			continue
 		}
 		ps := newPasses(v, set)
+		for _, p := range ps {
+			p.counting = true
+		}
 		comparisons = append(comparisons, comparison{v, ps})
 		all = append(all, ps...)
 	}

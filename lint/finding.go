@@ -39,6 +39,10 @@ type Finding struct {
 	instance *Instance
 	sh       *shared // the run, to name files of other instances
 	key      string  // fingerprint: rule, file, directive path
+	// counted marks a finding of a comparison run (another target
+	// version), kept only to be counted: it has no message, related
+	// positions, fix or include chain (see Pass.counting).
+	counted bool
 }
 
 // Related is a secondary position of a finding.
@@ -69,7 +73,7 @@ type Edit struct {
 
 // AddRelated appends a related position at node n and returns f.
 func (f *Finding) AddRelated(n *parser.Node, format string, args ...any) *Finding {
-	if n == nil || n.Directive == nil {
+	if n == nil || n.Directive == nil || f.counted {
 		return f
 	}
 	pos, end := NodeRange(n)
@@ -85,6 +89,9 @@ func (f *Finding) AddRelated(n *parser.Node, format string, args ...any) *Findin
 // SetFix attaches a fix made of the given edits and returns f. Build edits
 // with InsertBefore, InsertAfter, ReplaceArg, ReplaceDirective or Delete.
 func (f *Finding) SetFix(message string, edits ...Edit) *Finding {
+	if f.counted {
+		return f
+	}
 	for i := range edits {
 		if edits[i].src != nil {
 			edits[i].File = f.fileName(edits[i].src)

@@ -261,8 +261,9 @@ type Proxy struct {
 	// resolver); Route says which blocks the values can name.
 	Variable bool
 
-	in  *Instance
-	seq int // index in in.proxies
+	in   *Instance
+	seq  int       // index in in.proxies
+	conn proxyConn // see Pass.Conn
 }
 
 // Child returns the first child directive of n called name, or nil.
@@ -341,6 +342,7 @@ func (in *Instance) collect(passes []*parser.Node) {
 		}
 		p := in.newProxy(n, passModules[n.Name])
 		p.in, p.seq = in, len(in.proxies)
+		p.readConn()
 		in.proxies = append(in.proxies, p)
 	}
 	for _, p := range in.proxies {

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -27,6 +26,12 @@ type Pass struct {
 	opts     map[string]any
 	shared   *shared
 	findings []*Finding
+	// counting is set for the passes at comparison versions, whose
+	// findings are only counted ("N more findings with --nginx-version
+	// X"): they are matched with the target's by rule, directive and
+	// position, so messages, related positions, fixes and include chains
+	// are not built.
+	counting bool
 }
 
 // shared holds what every pass of one run (and one target version) shares.
@@ -35,7 +40,6 @@ type shared struct {
 	roots  map[*parser.Node]*Instance
 	names  map[*parser.File]string // display names of every instance's files
 	facts  factStore               // this version's facts
-	conns  map[*Instance][]atomic.Pointer[Conn]
 }
 
 // Effective returns the value nginx uses for directive name at node n (a
@@ -93,14 +97,14 @@ func (p *Pass) fill(f *Finding) {
 	f.sh = p.shared
 	if f.Node != nil && f.Node.Directive != nil {
 		f.instance = p.InstanceOf(f.Node)
-		f.sh = p.shared
+		f.counted = p.counting
 		if f.File == "" {
 			f.File = displayName(f.instance, f.Node.Directive.File)
 		}
 		if !f.Pos.IsValid() {
 			f.Pos, f.End = NodeRange(f.Node)
 		}
-		if f.Chain == nil {
+		if f.Chain == nil && !f.counted {
 			f.Chain = chainLinks(f.instance, f.Node.Chain)
 		}
 	}
@@ -110,13 +114,22 @@ func (p *Pass) fill(f *Finding) {
 // end of its arguments. The returned finding may be completed with
 // AddRelated and SetFix before Run returns.
 func (p *Pass) Reportf(at *parser.Node, format string, args ...any) *Finding {
-	return p.Report(Finding{Node: at, Message: fmt.Sprintf(format, args...)})
+	return p.Report(Finding{Node: at, Message: p.message(at, format, args)})
+}
+
+// message formats a finding's message, except for a finding at a
+// directive that a comparison pass only counts.
+func (p *Pass) message(at *parser.Node, format string, args []any) string {
+	if p.counting && at != nil && at.Directive != nil {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 // ReportArg reports a finding at argument i of directive at (the whole
 // directive when it has no such argument).
 func (p *Pass) ReportArg(at *parser.Node, i int, format string, args ...any) *Finding {
-	f := Finding{Node: at, Message: fmt.Sprintf(format, args...)}
+	f := Finding{Node: at, Message: p.message(at, format, args)}
 	if at != nil && at.Directive != nil && i >= 0 && i < len(at.Args) {
 		f.Pos, f.End = at.Args[i].Pos, at.Args[i].End
 	}
@@ -126,7 +139,7 @@ func (p *Pass) ReportArg(at *parser.Node, i int, format string, args ...any) *Fi
 // ReportRangef reports a finding about directive at with an explicit range
 // in at's file (for example part of an argument).
 func (p *Pass) ReportRangef(at *parser.Node, pos, end parser.Pos, format string, args ...any) *Finding {
-	return p.Report(Finding{Node: at, Pos: pos, End: end, Message: fmt.Sprintf(format, args...)})
+	return p.Report(Finding{Node: at, Pos: pos, End: end, Message: p.message(at, format, args)})
 }
 
 // Related builds a Related for node n, for findings assembled by hand.

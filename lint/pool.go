@@ -3,7 +3,6 @@ package lint
 import (
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/ngxkeep/ngxkeep/parser"
 )
@@ -139,8 +138,9 @@ func (p *Pass) PoolOf(x *Proxy) (Pool, bool) {
 }
 
 // Conn is how a *_pass directive talks to its upstream at a target
-// version: what rules of several families ask at every proxy, computed
-// once per run and version (Pass.Conn).
+// version: what rules of several families ask at every proxy (Pass.Conn).
+// The directives are looked up once per proxy (NewInstance); only the
+// defaults depend on the version.
 type Conn struct {
 	// HTTPVersion is the proxy_http_version in effect ("1.0", "1.1",
 	// "2"; the default is 1.0 before 1.29.7 and 1.1 from then on,
@@ -156,19 +156,67 @@ type Conn struct {
 	Reuses bool
 }
 
-// Conn returns x's connection facts at the target version, memoized per
-// run and version in a slice per instance.
-func (p *Pass) Conn(x *Proxy) *Conn {
-	memo := p.shared.conns[x.in]
-	if memo == nil || x.seq >= len(memo) {
-		return newConn(x, p.Target)
+// proxyConn holds the directives behind Conn, which do not depend on the
+// target version.
+type proxyConn struct {
+	headers  []*parser.Node
+	version  *parser.Node // proxy_http_version
+	keepConn *parser.Node // fastcgi_keep_conn
+	// connection is the last Connection entry of headers, when one is set.
+	connection    string
+	hasConnection bool
+}
+
+func (x *Proxy) readConn() {
+	// Which directives make up a value does not depend on the version;
+	// only the defaults do.
+	v := parser.DefaultVersion
+	c := &x.conn
+	c.headers = x.Node.Effective(x.Module.Prefix()+"_set_header", v).Nodes
+	for _, n := range c.headers {
+		if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
+			c.connection, c.hasConnection = n.Args[1].Value, true
+		}
 	}
-	if c := memo[x.seq].Load(); c != nil {
-		return c
+	switch x.Module {
+	case ModuleProxy:
+		c.version = x.Node.Effective("proxy_http_version", v).Node
+	case ModuleFastCGI:
+		c.keepConn = x.Node.Effective("fastcgi_keep_conn", v).Node
 	}
-	c := newConn(x, p.Target)
-	if !memo[x.seq].CompareAndSwap(nil, c) {
-		c = memo[x.seq].Load()
+}
+
+// Conn returns x's connection facts at the target version.
+func (p *Pass) Conn(x *Proxy) Conn {
+	c := Conn{Headers: x.conn.headers}
+	switch x.Module {
+	case ModuleGRPC, ModuleMemcached:
+		c.Reuses = true
+	case ModuleFastCGI:
+		// fastcgi_keep_conn is off by default in every version.
+		c.Reuses = x.conn.keepConn != nil && strings.EqualFold(ArgValue(x.conn.keepConn, 0), "on")
+	case ModuleProxy:
+		c.HTTPVersionNode = x.conn.version
+		if c.HTTPVersionNode != nil {
+			c.HTTPVersion = ArgValue(c.HTTPVersionNode, 0)
+		} else {
+			c.HTTPVersion = firstArg(x.Node.Effective("proxy_http_version", p.Target).Args)
+		}
+		if c.HTTPVersion == "" {
+			c.HTTPVersion = "1.1"
+			if p.Target.Before(parser.V1_29_7) {
+				c.HTTPVersion = "1.0"
+			}
+		}
+		switch {
+		case c.HTTPVersion == "1.0":
+		case !x.conn.hasConnection:
+			// $proxy_internal_connection: "close" before 1.29.7.
+			c.Reuses = p.Target.AtLeast(parser.V1_29_7)
+		default:
+			conn := x.conn.connection
+			c.Reuses = strings.Contains(conn, "$") || !strings.Contains(strings.ToLower(conn), "close")
+		}
 	}
 	return c
 }
@@ -184,55 +232,10 @@ func (p *Pass) Conn(x *Proxy) *Conn {
 // looks at it).
 func (p *Pass) Reuses(x *Proxy) bool { return p.Conn(x).Reuses }
 
-func newConn(x *Proxy, target parser.Version) *Conn {
-	c := &Conn{Headers: x.Node.Effective(x.Module.Prefix()+"_set_header", target).Nodes}
-	switch x.Module {
-	case ModuleGRPC, ModuleMemcached:
-		c.Reuses = true
-	case ModuleFastCGI:
-		c.Reuses = strings.EqualFold(firstArg(x.Node.Effective("fastcgi_keep_conn", target).Args), "on")
-	case ModuleProxy:
-		s := x.Node.Effective("proxy_http_version", target)
-		c.HTTPVersion, c.HTTPVersionNode = firstArg(s.Args), s.Node
-		if c.HTTPVersion == "" {
-			c.HTTPVersion = "1.1"
-			if target.Before(parser.V1_29_7) {
-				c.HTTPVersion = "1.0"
-			}
-		}
-		if c.HTTPVersion == "1.0" {
-			break
-		}
-		conn, set := "", false
-		for _, n := range c.Headers {
-			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "connection") {
-				conn, set = n.Args[1].Value, true
-			}
-		}
-		switch {
-		case !set:
-			// $proxy_internal_connection: "close" before 1.29.7.
-			c.Reuses = target.AtLeast(parser.V1_29_7)
-		default:
-			c.Reuses = strings.Contains(conn, "$") || !strings.Contains(strings.ToLower(conn), "close")
-		}
-	}
-	return c
-}
-
 // firstArg returns the first of args, or "" when there is none.
 func firstArg(args []string) string {
 	if len(args) == 0 {
 		return ""
 	}
 	return args[0]
-}
-
-// newConnMemo makes the per-version memo of Pass.Conn.
-func newConnMemo(ins []*Instance) map[*Instance][]atomic.Pointer[Conn] {
-	m := make(map[*Instance][]atomic.Pointer[Conn], len(ins))
-	for _, in := range ins {
-		m[in] = make([]atomic.Pointer[Conn], len(in.proxies))
-	}
-	return m
 }

@@ -80,7 +80,7 @@ func TestPoolAndReuse(t *testing.T) {
 	v122, v130 := parser.Version{Major: 1, Minor: 22}, parser.Version{Major: 1, Minor: 30}
 	pass := func(v parser.Version) *Pass {
 		return &Pass{Target: v, Instances: []*Instance{in},
-			shared: &shared{target: v, conns: newConnMemo([]*Instance{in})}}
+			shared: &shared{target: v}}
 	}
 	for _, tc := range []struct {
 		up     string

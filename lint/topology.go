@@ -378,11 +378,9 @@ func findVirtualServer(sock []listenRef, host string) *listenRef {
 // $proxy_host).
 func proxyHost(p *Proxy, u *Upstream) string {
 	val := "$proxy_host"
-	prefix := p.Module.Prefix() + "_set_header"
 	if p.Module == ModuleProxy || p.Module == ModuleGRPC {
-		// Which directives make up the list does not depend on the
-		// version; only the defaults do, and they send $proxy_host.
-		for _, n := range p.Node.Effective(prefix, parser.DefaultVersion).Nodes {
+		// The defaults send $proxy_host.
+		for _, n := range p.conn.headers {
 			if len(n.Args) >= 2 && strings.EqualFold(n.Args[0].Value, "host") {
 				val = n.Args[1].Value
 			}
