@@ -408,6 +408,10 @@ func (st *proxyState) WriteHead(h *upstream.ClientHead) error {
 	defer st.mu.Unlock()
 	w := st.w
 	w.SetStatus(h.Status)
+	if h.StatusLine != "" {
+		// nginx passes the upstream's status line through
+		w.SetStatusLine(h.StatusLine)
+	}
 	w.SetContentLength(h.ContentLength)
 	for _, f := range h.Header {
 		switch {

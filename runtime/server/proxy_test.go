@@ -492,6 +492,9 @@ func TestProxyWebSocket(t *testing.T) {
 	r := cl.read(false)
 	expectStatus(t, r, 101)
 	expectConn(t, r, "upgrade")
+	if r.line != "HTTP/1.1 101 Switching Protocols" {
+		t.Errorf("status line %q, want the upstream's", r.line)
+	}
 	if r.header("Upgrade") != "websocket" {
 		t.Fatalf("headers %v", r.headers)
 	}
@@ -652,6 +655,8 @@ func TestProxyNoBodyResponses(t *testing.T) {
 		switch {
 		case strings.HasPrefix(r.head, "HEAD "):
 			return beAction{resp: "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"}
+		case strings.HasPrefix(r.head, "GET /odd "):
+			return beAction{resp: "HTTP/1.1 299 Odd But Fine\r\nContent-Length: 0\r\n\r\n"}
 		case strings.HasPrefix(r.head, "GET /204 "):
 			return beAction{resp: "HTTP/1.1 204 No Content\r\n\r\n"}
 		case strings.HasPrefix(r.head, "GET /304 "):
@@ -667,11 +672,14 @@ func TestProxyNoBodyResponses(t *testing.T) {
 	if r.header("Content-Length") != "1234" {
 		t.Errorf("HEAD headers %v", r.headers)
 	}
+	if r := cl.get("/odd"); r.line != "HTTP/1.1 299 Odd But Fine" {
+		t.Errorf("status line %q, want the upstream's", r.line)
+	}
 	expectStatus(t, cl.get("/204"), 204)
 	cl.send("GET /304 HTTP/1.1\r\nHost: t\r\n\r\n")
 	expectStatus(t, cl.read(true), 304)
 	r = cl.get("/")
-	if r.body != "conn 1 req 4\n" {
+	if r.body != "conn 1 req 5\n" {
 		t.Fatalf("after HEAD, 204 and 304 the connection was not reused: %q", r.body)
 	}
 	cl.expectOpen(20 * time.Millisecond)
