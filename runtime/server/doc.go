@@ -58,7 +58,8 @@
 // the normalized path and args, r.Body() (de-chunked, client_body_timeout
 // between reads, client_max_body_size for chunked bodies, "100 Continue"
 // sent on first use; errors map to statuses with BodyStatus),
-// r.ClientClosed() to detect an aborted client, r.Context() (canceled on
+// r.ClientClosed() to detect an aborted client (or a connection the
+// worker is closing: worker_shutdown_timeout), r.Context() (canceled on
 // forced close), r.Worker() for per-worker state (Worker.Local) and for
 // connection slots of outgoing connections (Worker.AcquireConn,
 // Worker.ReleaseConn, Worker.Exiting).
@@ -66,8 +67,10 @@
 // The ResponseWriter takes the status, headers and length
 // (SetContentLength(-1) = unknown: chunked for HTTP/1.1, else the
 // connection closes after the body), then Write/WriteString/SendFile and
-// Flush. Abort reports a failure after the head was sent (truncated body,
-// no final chunk, close). A handler that starts reading the body and
+// Flush; SetStatusLine passes an upstream's status line through. Writes
+// re-arm send_timeout after every write that made progress, as nginx's
+// write handler does. Abort reports a failure after the head was sent
+// (truncated body, no final chunk, close). A handler that starts reading the body and
 // answers before its end makes the connection close after the response,
 // with lingering close; a handler that never reads it leaves the body to
 // the server, which discards it after the response so the connection can
