@@ -15,6 +15,13 @@
 // client connection, and acts on the returned Result (error page, client
 // keep-alive off, tunnel).
 //
+// An idle cached connection is checked without a goroutine while it is
+// reused within 50 ms (a non-blocking poll when it is taken); one that
+// stays idle longer gets a goroutine blocked reading it, so a backend's
+// close or the idle timeout is acted on as it happens, as nginx's event
+// loop does. Upstream connections hold the server worker's connection
+// slots (Worker.SetSlots).
+//
 // Every upstream connection ends with a CloseReason; counters per upstream
 // and peer are kept in Stats, emitted as log/slog events, and served by
 // AdminHandler as Prometheus text and JSON.
