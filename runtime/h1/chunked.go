@@ -26,6 +26,10 @@ const (
 	csTrailerAlmostDone
 	csTrailerHeader
 	csTrailerHeaderAlmostDone
+	// csChunkSizeDone: a size line ended with the input; the chunk's data
+	// state is entered with its first byte (ngx_http_parse_chunked says
+	// NGX_OK, "a chunk has been parsed", only with a data byte at hand).
+	csChunkSizeDone
 )
 
 const maxOff = 1<<63 - 1
@@ -56,12 +60,17 @@ func (d *ChunkedDecoder) Remaining() int64 {
 func (d *ChunkedDecoder) Consume(n int64) { d.size -= n }
 
 // Next parses framing bytes at the start of b and returns how many it
-// consumed. With ChunkData the current chunk's data begins at b[n:] (it may
-// continue beyond b); the caller consumes it with Consume before calling
-// Next again. With ChunkDone, b[n:] already belongs to the next request.
+// consumed. With ChunkData the current chunk's data begins at b[n:], which
+// holds at least one byte of it (it may continue beyond b); the caller
+// consumes it with Consume before calling Next again. A size line that
+// ends with b gives ChunkAgain, as in nginx. With ChunkDone, b[n:] already
+// belongs to the next request.
 func (d *ChunkedDecoder) Next(b []byte) (int, ChunkResult) {
 	state := d.state
-	if state == csChunkData && d.size == 0 {
+	switch {
+	case state == csChunkSizeDone:
+		state = csChunkData
+	case state == csChunkData && d.size == 0:
 		state = csAfterData
 	}
 	p := 0
@@ -203,13 +212,15 @@ func (d *ChunkedDecoder) Next(b []byte) (int, ChunkResult) {
 			state = csTrailer
 		}
 	}
+	if state == csChunkData {
+		// The size line ended exactly at the end of b: like nginx, say
+		// nothing about the chunk (its size against
+		// client_max_body_size) before a data byte arrives.
+		state = csChunkSizeDone
+	}
 	d.state = state
 	if d.size > maxOff-5 {
 		return p, ChunkInvalid
-	}
-	if state == csChunkData {
-		// The size line ended exactly at the end of b.
-		return p, ChunkData
 	}
 	return p, ChunkAgain
 }

@@ -237,6 +237,7 @@ func TestChunkedDecoder(t *testing.T) {
 		{"3\r\nab", "ab", "", ChunkAgain},
 		{"ffffffffffffffff\r\n", "", "", ChunkInvalid},
 		{"0\r\n\r", "", "", ChunkAgain},
+		{"3\r\n", "", "", ChunkAgain},
 	}
 	for _, c := range cases {
 		data, rest, res := decodeAll([]byte(c.in), len(c.in))
@@ -310,5 +311,26 @@ func TestErrorPage(t *testing.T) {
 	}
 	if s := string(AppendHTTPDate(nil, 1764157890)); s != "Wed, 26 Nov 2025 11:51:30 GMT" {
 		t.Errorf("date %q", s)
+	}
+}
+
+// TestChunkedSizeLineAtEnd: a size line that ends with the input is not
+// reported as a chunk until a data byte is there, as ngx_http_parse_chunked
+// returns NGX_OK only then; the server checks client_max_body_size on that
+// report, so nginx waits for the first byte of an oversized chunk.
+func TestChunkedSizeLineAtEnd(t *testing.T) {
+	var d ChunkedDecoder
+	if n, r := d.Next([]byte("5\r\nhello\r\n10\r\n")); n != 3 || r != ChunkData {
+		t.Fatalf("first chunk: %d %v", n, r)
+	}
+	d.Consume(5)
+	if n, r := d.Next([]byte("\r\n10\r\n")); n != 6 || r != ChunkAgain || d.Remaining() != 0 {
+		t.Fatalf("size line at the end: %d %v remaining %d, want 6 ChunkAgain 0", n, r, d.Remaining())
+	}
+	if n, r := d.Next(nil); n != 0 || r != ChunkAgain || d.Remaining() != 0 {
+		t.Fatalf("no input: %d %v remaining %d", n, r, d.Remaining())
+	}
+	if n, r := d.Next([]byte("x")); n != 0 || r != ChunkData || d.Remaining() != 16 {
+		t.Fatalf("first data byte: %d %v remaining %d, want 0 ChunkData 16", n, r, d.Remaining())
 	}
 }

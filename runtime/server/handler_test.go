@@ -119,6 +119,16 @@ func TestChunkedBodyTooLarge(t *testing.T) {
 	r := cl.read(false)
 	expectStatus(t, r, 413)
 	expectConn(t, r, "close")
+	// The chunk that crosses the limit is judged on its first data byte,
+	// not on its size line (ngx_http_request_body_chunked_filter acts on
+	// NGX_OK from ngx_http_parse_chunked). [V1.22 checked]
+	cl = dial(t, s.addr)
+	cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\n")
+	cl.expectOpen(200 * time.Millisecond)
+	cl.send("x")
+	r = cl.read(false)
+	expectStatus(t, r, 413)
+	expectConn(t, r, "close")
 	// Content-Length above the limit is refused before the handler runs.
 	cl = dial(t, s.addr)
 	cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world")
