@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -207,6 +208,7 @@ func (t *textWriter) excerpt(file string, pos, end parser.Pos, sev Severity) {
 	if startCol > len(line) {
 		startCol = len(line)
 	}
+	line, startCol, endCol = clipExcerpt(line, startCol, endCol)
 	expanded, prefixW := expandTabs(line, startCol)
 	_, rangeEndW := expandTabs(line, endCol)
 	width := rangeEndW - prefixW
@@ -218,6 +220,39 @@ func (t *textWriter) excerpt(file string, pos, end parser.Pos, sev Severity) {
 	t.p("    %s %s %s\n", t.st(&stFaint, num), t.st(&stFaint, "│"), expanded)
 	t.p("    %s %s %s%s\n", gutter, t.st(&stFaint, "│"), strings.Repeat(" ", prefixW),
 		t.st(sevStyle(sev), strings.Repeat("^", width)))
+}
+
+// Excerpts of long lines show a window around the reported column, so a
+// hostile one-line config cannot make every finding copy the whole line.
+const (
+	excerptMax    = 160 // bytes of a line shown at most
+	excerptBefore = 60  // bytes kept before the reported column
+)
+
+// clipExcerpt cuts line to a window of at most excerptMax bytes around
+// [start,end), marking the cuts with "…", and returns the window with the
+// columns moved into it. Cuts fall on UTF-8 boundaries.
+func clipExcerpt(line string, start, end int) (string, int, int) {
+	if len(line) <= excerptMax {
+		return line, start, end
+	}
+	from := max(0, start-excerptBefore)
+	for from > 0 && !utf8.RuneStart(line[from]) {
+		from--
+	}
+	to := min(len(line), from+excerptMax)
+	for to < len(line) && !utf8.RuneStart(line[to]) {
+		to++
+	}
+	prefix, suffix := "", ""
+	if from > 0 {
+		prefix = "…"
+	}
+	if to < len(line) {
+		suffix = "…"
+	}
+	end = min(end, to)
+	return prefix + line[from:to] + suffix, start - from + len(prefix), end - from + len(prefix)
 }
 
 // expandTabs expands tabs to 4-column stops and returns the line and the
