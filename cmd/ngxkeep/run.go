@@ -90,7 +90,7 @@ report and exits: 0 when the configuration can run, 2 when not.`,
 	fl.StringVar(&f.version, "nginx-version", "", `nginx version emulated for nginx configurations (HCL files name theirs), e.g. 1.22 or 1.30.1, or "auto" (default `+parser.DefaultVersion.String()+`)`)
 	fl.BoolVar(&f.check, "check", false, "validate the configuration and exit")
 	fl.BoolVar(&f.strict, "strict", false, "refuse nginx configurations with any directive that is not preserved")
-	fl.StringVar(&f.admin, "admin", "", "serve counters on this address (HTTP: /stats JSON, /metrics and /upstreams for the upstreams)")
+	fl.StringVar(&f.admin, "admin", "", "serve counters on this address (HTTP: /stats JSON, /metrics and /upstreams for the upstreams); a bare port means 127.0.0.1")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug (adds every Connection: close response), info (every closed connection), warn, error")
 	fl.StringVar(&f.prefix, "prefix", "", "nginx prefix: relative include, root and alias paths resolve against it (default: each file's directory)")
@@ -542,7 +542,7 @@ func (r *runner) instances() []namedInstance {
 // instance, JSON), and for the upstreams /metrics (Prometheus) and
 // /upstreams (JSON).
 func (r *runner) serveAdmin(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", adminAddr(addr))
 	if err != nil {
 		return err
 	}
@@ -563,6 +563,20 @@ func (r *runner) serveAdmin(addr string) error {
 	go srv.Serve(ln)
 	r.logger.Info("admin listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// adminAddr puts the admin listener on loopback unless the address names a
+// host: "--admin :9900" and "--admin 9900" mean 127.0.0.1:9900, so counters
+// are never exposed on every interface by accident.
+func adminAddr(addr string) string {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "" {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
 }
 
 // upstreamStatsMux serves the upstream admin handler of the first
