@@ -170,20 +170,13 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 		return inputErrorf("--disable: %v", err)
 	}
 
-	// Target version: flag, config, default.
+	// Target version: flag, config, default (the zero version lets
+	// lint.Run take the config's or the default).
 	var target parser.Version
-	switch f.version {
-	case "":
-	case "auto":
-		v, err := installedNginxVersion()
+	if f.version != "" {
+		v, err := targetVersion(f.version)
 		if err != nil {
-			return inputErrorf("--nginx-version auto: %v", err)
-		}
-		target = v
-	default:
-		v, err := parser.ParseVersion(f.version)
-		if err != nil {
-			return inputErrorf("--nginx-version: %v", err)
+			return err
 		}
 		target = v
 	}
@@ -367,17 +360,9 @@ func loadInstances(args []string, stdin io.Reader, prefix string) ([]*lint.Insta
 	var out []*lint.Instance
 	stdinUsed := false
 	for _, a := range args {
-		path := a
-		if a == "-" {
-			if stdinUsed {
-				return nil, inputErrorf(`"-" (standard input) given twice`)
-			}
-			stdinUsed = true
-		} else if st, err := os.Stat(a); err == nil && st.IsDir() {
-			path = filepath.Join(a, "nginx.conf")
-			if _, err := os.Stat(path); err != nil {
-				return nil, inputErrorf("%s is a directory without nginx.conf: name the main config file", a)
-			}
+		path, err := parseInput(a, &stdinUsed)
+		if err != nil {
+			return nil, err
 		}
 		cfg, err := parser.Load(path, parser.Options{Prefix: prefix, Stdin: stdin})
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -160,17 +159,9 @@ func loadNginx(args []string, stdin io.Reader, prefix string, stderr io.Writer) 
 	var out []*parser.Config
 	stdinUsed, failed := false, false
 	for _, a := range args {
-		path := a
-		if a == "-" {
-			if stdinUsed {
-				return nil, inputErrorf(`"-" (standard input) given twice`)
-			}
-			stdinUsed = true
-		} else if st, err := os.Stat(a); err == nil && st.IsDir() {
-			path = filepath.Join(a, "nginx.conf")
-			if _, err := os.Stat(path); err != nil {
-				return nil, inputErrorf("%s is a directory without nginx.conf: name the main config file", a)
-			}
+		path, err := parseInput(a, &stdinUsed)
+		if err != nil {
+			return nil, err
 		}
 		cfg, err := parser.Load(path, parser.Options{Prefix: prefix, Stdin: stdin})
 		if err != nil {
