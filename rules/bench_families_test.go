@@ -2,13 +2,11 @@ package rules_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/lint/linttest"
 	"github.com/ngxkeep/ngxkeep/parser"
 	"github.com/ngxkeep/ngxkeep/rules"
 	"github.com/ngxkeep/ngxkeep/rules/failures"
@@ -20,60 +18,15 @@ import (
 // The benchmarks in this file time each rule family on a parsed tree, so
 // that a family's own cost is its time minus "engine" (the run without
 // rules: instance index, topology). The tree is gen_large.py's 2,000-server
-// tree (NGXKEEP_GEN_LARGE names the generator; default
-// ../shared/bench/gen_large.py from the repository root, then
-// /work/shared/bench/gen_large.py):
+// tree (linttest.LargeTree; NGXKEEP_GEN_LARGE names the generator):
 //
 //	go test ./rules -run '^$' -bench Families -benchmem
 //
 // CompareVersions is left nil, as `ngxkeep lint` leaves it: versioned
 // rules run again for the comparison targets.
 
-var (
-	famOnce sync.Once
-	famPath string
-	famErr  error
-)
-
-func familyTree(b *testing.B) string {
-	b.Helper()
-	famOnce.Do(func() {
-		gen := os.Getenv("NGXKEEP_GEN_LARGE")
-		if gen == "" {
-			gen = filepath.Join("..", "..", "shared", "bench", "gen_large.py")
-			if _, err := os.Stat(gen); err != nil {
-				gen = "/work/shared/bench/gen_large.py"
-			}
-		}
-		py, err := exec.LookPath("python3")
-		if err != nil {
-			famErr = err
-			return
-		}
-		if _, err := os.Stat(gen); err != nil {
-			famErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "ngxkeep-families-")
-		if err != nil {
-			famErr = err
-			return
-		}
-		if out, err := exec.Command(py, gen, "--out", dir).CombinedOutput(); err != nil {
-			famErr = err
-			b.Logf("%s", out)
-			return
-		}
-		famPath = filepath.Join(dir, "nginx.conf")
-	})
-	if famErr != nil {
-		b.Skipf("no gen_large tree: %v", famErr)
-	}
-	return famPath
-}
-
 func BenchmarkFamilies(b *testing.B) {
-	path := familyTree(b)
+	path := linttest.LargeTree(b)
 	cfg, err := parser.Load(path, parser.Options{})
 	if err != nil {
 		b.Fatal(err)

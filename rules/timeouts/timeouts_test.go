@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,10 +80,6 @@ func TestFoundingScenario(t *testing.T) {
 	}
 }
 
-// genLarge is the benchmark tree generator shared by the project; the test
-// below is skipped where it (or python3) is not available.
-const genLarge = "/work/shared/bench/gen_large.py"
-
 // TestGenLargeSeeds generates an include-heavy tree with gen_large.py and
 // checks that the package's rules find exactly the mistakes the generator
 // says it seeded: every 13th server sets keepalive_timeout 0 (TO05) and
@@ -92,23 +87,11 @@ const genLarge = "/work/shared/bench/gen_large.py"
 // keepalive_timeout 300s, above the assumed 75s backend idle timeout
 // (TO01). NGXKEEP_GEN_LARGE_SERVERS sets the size (default 260).
 func TestGenLargeSeeds(t *testing.T) {
-	gen := genLarge
-	if p := os.Getenv("NGXKEEP_GEN_LARGE"); p != "" {
-		gen = p
-	}
-	py, err := exec.LookPath("python3")
-	if _, serr := os.Stat(gen); err != nil || serr != nil {
-		t.Skip("gen_large.py or python3 not available")
-	}
 	servers := "260"
 	if s := os.Getenv("NGXKEEP_GEN_LARGE_SERVERS"); s != "" {
 		servers = s
 	}
-	dir := t.TempDir()
-	out, err := exec.Command(py, gen, "--out", dir, "--servers", servers).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", gen, err, out)
-	}
+	main, out := linttest.GenLarge(t, t.TempDir(), "--servers", servers)
 	seeded := map[string]int{}
 	for _, line := range strings.Split(string(out), "\n") {
 		rest, ok := strings.CutPrefix(line, "seeded: ")
@@ -127,7 +110,6 @@ func TestGenLargeSeeds(t *testing.T) {
 	if len(seeded) == 0 {
 		t.Fatalf("no seeded counts in generator output:\n%s", out)
 	}
-	main := filepath.Join(dir, "nginx.conf")
 	cfg, err := parser.Load(main, parser.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -164,15 +146,7 @@ func TestGenLargeSeeds(t *testing.T) {
 // BenchmarkGenLarge times the package's rules on the 2,000-server
 // gen_large.py tree (parsing excluded).
 func BenchmarkGenLarge(b *testing.B) {
-	py, err := exec.LookPath("python3")
-	if _, serr := os.Stat(genLarge); err != nil || serr != nil {
-		b.Skip("gen_large.py or python3 not available")
-	}
-	dir := b.TempDir()
-	if out, err := exec.Command(py, genLarge, "--out", dir).CombinedOutput(); err != nil {
-		b.Fatalf("%v\n%s", err, out)
-	}
-	main := filepath.Join(dir, "nginx.conf")
+	main := linttest.LargeTree(b)
 	cfg, err := parser.Load(main, parser.Options{})
 	if err != nil {
 		b.Fatal(err)

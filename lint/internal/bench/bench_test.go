@@ -2,14 +2,11 @@ package bench_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
+	"github.com/ngxkeep/ngxkeep/lint/linttest"
 	"github.com/ngxkeep/ngxkeep/parser"
 	"github.com/ngxkeep/ngxkeep/rules"
 	"github.com/tufanbarisyildirim/gonginx/config"
@@ -24,45 +21,11 @@ import (
 // BenchmarkLintLarge (parse + index + all rules, as "ngxkeep lint" does)
 // must stay within 1.5× BenchmarkGonginxLarge. On a busy machine compare
 // BenchmarkLintVsGonginxLarge's x-gonginx metric: it times both in every
-// iteration, so load affects both alike.
-var (
-	largeOnce sync.Once
-	largeDir  string
-	largeErr  error
-)
-
-func largeTree(b *testing.B) string {
-	b.Helper()
-	largeOnce.Do(func() {
-		gen := os.Getenv("NGXKEEP_GEN_LARGE")
-		if gen == "" {
-			gen = "/work/shared/bench/gen_large.py"
-		}
-		if _, err := os.Stat(gen); err != nil {
-			largeErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "ngxkeep-large-")
-		if err != nil {
-			largeErr = err
-			return
-		}
-		out, err := exec.Command("python3", gen, "--out", dir).CombinedOutput()
-		if err != nil {
-			largeErr = err
-			b.Logf("%s", out)
-			return
-		}
-		largeDir = dir
-	})
-	if largeErr != nil {
-		b.Skipf("no large tree: %v", largeErr)
-	}
-	return filepath.Join(largeDir, "nginx.conf")
-}
+// iteration, so load affects both alike. linttest.LargeTree generates the
+// tree; NGXKEEP_GEN_LARGE names another generator.
 
 func BenchmarkGonginxLarge(b *testing.B) {
-	path := largeTree(b)
+	path := linttest.LargeTree(b)
 	b.ResetTimer()
 	for b.Loop() {
 		p, err := gonginx.NewParser(path, gonginx.WithIncludeParsing())
@@ -77,7 +40,7 @@ func BenchmarkGonginxLarge(b *testing.B) {
 }
 
 func BenchmarkParseLarge(b *testing.B) {
-	path := largeTree(b)
+	path := linttest.LargeTree(b)
 	b.ResetTimer()
 	for b.Loop() {
 		cfg, err := parser.Load(path, parser.Options{})
@@ -88,7 +51,7 @@ func BenchmarkParseLarge(b *testing.B) {
 }
 
 func BenchmarkLintLarge(b *testing.B) {
-	path := largeTree(b)
+	path := linttest.LargeTree(b)
 	all := rules.All()
 	b.ResetTimer()
 	for b.Loop() {
@@ -108,7 +71,7 @@ func BenchmarkLintLarge(b *testing.B) {
 }
 
 func BenchmarkLintVsGonginxLarge(b *testing.B) {
-	path := largeTree(b)
+	path := linttest.LargeTree(b)
 	all := rules.All()
 	var tg, tl time.Duration
 	for b.Loop() {
@@ -141,7 +104,7 @@ func BenchmarkLintVsGonginxLarge(b *testing.B) {
 // BenchmarkEngineLarge measures the engine and rules alone on a parsed
 // tree: what lint adds on top of parsing.
 func BenchmarkEngineLarge(b *testing.B) {
-	path := largeTree(b)
+	path := linttest.LargeTree(b)
 	all := rules.All()
 	cfg, err := parser.Load(path, parser.Options{})
 	if err != nil {
