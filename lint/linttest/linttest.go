@@ -80,6 +80,22 @@ func Run(t *testing.T, dir string, a *lint.Analyzer) {
 	}
 }
 
+// RunAll checks each analyzer in its own subtest (named by its ID): its
+// static fields (Analyzer.Validate), its Bad and Good examples (Examples)
+// and the cases in dir/<ID> (Run).
+func RunAll(t *testing.T, dir string, analyzers []*lint.Analyzer) {
+	t.Helper()
+	for _, a := range analyzers {
+		t.Run(a.ID, func(t *testing.T) {
+			if err := a.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			Examples(t, a)
+			Run(t, filepath.Join(dir, a.ID), a)
+		})
+	}
+}
+
 // Examples checks the analyzer's Bad example produces at least one finding
 // of it and its Good example none.
 func Examples(t *testing.T, a *lint.Analyzer) {

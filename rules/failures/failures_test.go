@@ -8,13 +8,5 @@ import (
 )
 
 func TestAnalyzers(t *testing.T) {
-	for _, a := range Analyzers {
-		t.Run(a.ID, func(t *testing.T) {
-			if err := a.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			linttest.Examples(t, a)
-			linttest.Run(t, filepath.Join("..", "testdata", a.ID), a)
-		})
-	}
+	linttest.RunAll(t, filepath.Join("..", "testdata"), Analyzers)
 }

@@ -15,15 +15,7 @@ import (
 )
 
 func TestAnalyzers(t *testing.T) {
-	for _, a := range Analyzers {
-		t.Run(a.ID, func(t *testing.T) {
-			if err := a.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			linttest.Examples(t, a)
-			linttest.Run(t, filepath.Join("..", "testdata", a.ID), a)
-		})
-	}
+	linttest.RunAll(t, filepath.Join("..", "testdata"), Analyzers)
 }
 
 // TestFoundingScenario lints the two founding-scenario configs together
@@ -166,38 +158,5 @@ func BenchmarkGenLarge(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// TestHostileConfigs runs every rule of the package over malformed and
-// extreme values: no panic, no internal error, and every finding still
-// has a file, a position and a message, whatever nginx would say about the
-// config.
-func TestHostileConfigs(t *testing.T) {
-	cases := []string{
-		"events {}\nhttp { keepalive_timeout; keepalive_requests; keepalive_time; server { listen 80; } }\n",
-		"events {}\nhttp { keepalive_timeout 1y 1M; keepalive_requests -1; keepalive_time abc; server { listen 80; } }\n",
-		"events {}\nhttp { keepalive_timeout 99999999999999999999d 99999999999999999999; keepalive_requests 99999999999999999999999; server { listen 80; } }\n",
-		"events {}\nhttp { keepalive_timeout 10s 5s 3s; server { listen 80; location / { keepalive_timeout 0 0; } } }\n",
-		"events { worker_connections 0; }\nhttp { keepalive_timeout 2h; server { listen 80; } }\n",
-		"events { worker_connections abc; }\nhttp { keepalive_requests 5000000; server { } }\n",
-		"events {}\nhttp { upstream u { keepalive; keepalive_timeout; keepalive_requests x; keepalive_time; } server { location / { proxy_pass http://u; } } }\n",
-		"events {}\nhttp { upstream u { server 127.0.0.1:1; keepalive 99999999999999999999 local extra; keepalive_timeout 2h; keepalive_requests 10000000; } " +
-			"server { listen 1; location / { proxy_read_timeout x; proxy_pass http://u; } } }\n",
-		"events {}\nhttp { upstream { } upstream u { server unix:; keepalive 1; } server { listen unix:/tmp/x.sock; http2_idle_timeout; http2_max_requests x; location { } } }\n",
-		"keepalive_timeout 2h;\nupstream u { keepalive_timeout 2h; }\nserver { keepalive_timeout 0; }\n",
-		"-- a.conf --\nevents {}\nhttp { upstream b { server 127.0.0.1:9; server 127.0.0.1:9 down; keepalive 4; keepalive_timeout 1d; } " +
-			"server { listen 8; location / { proxy_pass http://b; proxy_read_timeout 1s; proxy_send_timeout 1s; } } }\n" +
-			"-- b.conf --\nevents {}\nhttp { keepalive_timeout 0; keepalive_requests 0; keepalive_time 0; server { listen 9; location / { proxy_request_buffering off; proxy_read_timeout 1d; proxy_pass http://127.0.0.1:10; } } }\n",
-	}
-	for i, c := range cases {
-		for _, v := range []string{"1.14", "1.22", "1.30"} {
-			res := linttest.Lint(t, "# target: "+v+"\n"+c, Analyzers...)
-			for _, f := range res.Findings {
-				if !f.Pos.IsValid() || f.File == "" || strings.TrimSpace(f.Message) == "" {
-					t.Errorf("case %d @%s: malformed finding %+v", i, v, f)
-				}
-			}
-		}
 	}
 }
