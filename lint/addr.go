@@ -148,21 +148,15 @@ func matchListen(target, l Addr) addrMatch {
 	tk, tip := classify(target.Host)
 	lk, lip := classify(l.Host)
 	switch lk {
-	case hostWild4:
-		switch tk {
-		case hostV4:
-			return matchWild
-		case hostName:
-			if loopbackName(target.Host) {
-				return matchWild
-			}
-			return matchByPort
+	case hostWild4, hostWild6:
+		// *:port accepts IPv4 only, [::]:port IPv6 only (ipv6only=on is
+		// the default since 1.3.4).
+		family := hostV4
+		if lk == hostWild6 {
+			family = hostV6
 		}
-		return noMatch
-	case hostWild6:
-		// [::]:port accepts IPv6 only (ipv6only=on is the default since 1.3.4).
 		switch tk {
-		case hostV6:
+		case family:
 			return matchWild
 		case hostName:
 			if loopbackName(target.Host) {
