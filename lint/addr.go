@@ -22,6 +22,23 @@ type Addr struct {
 // IsUnix reports whether a is a unix socket address.
 func (a Addr) IsUnix() bool { return a.Unix != "" }
 
+// IsHostName reports whether a names a host by a DNS name, which nginx
+// resolves at startup, rather than by an IP literal or a unix socket.
+func (a Addr) IsHostName() bool {
+	if a.IsUnix() {
+		return false
+	}
+	for _, c := range a.Host {
+		if c == ':' {
+			return false // IPv6
+		}
+		if (c < '0' || c > '9') && c != '.' {
+			return true
+		}
+	}
+	return false
+}
+
 func (a Addr) String() string {
 	if a.Unix != "" {
 		return "unix:" + a.Unix

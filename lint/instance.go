@@ -173,6 +173,28 @@ type Upstream struct {
 // Child returns the upstream's first directive called name, or nil.
 func (u *Upstream) Child(name string) *parser.Node { return Child(u.Node, name) }
 
+// Peers counts u's addresses the way ngx_http_upstream_init_round_robin
+// does (primary plus backup servers): n is all of them, live those not
+// marked down (the tries of a request). exact is false when a server is a
+// host name, whose address count is known only at startup, or is resolved
+// at run time.
+func (u *Upstream) Peers() (n, live int, exact bool) {
+	exact = true
+	for _, s := range u.Servers {
+		n++
+		if _, down := s.Params["down"]; !down {
+			live++
+		}
+		if s.AddrErr != nil || s.Addr.IsHostName() {
+			exact = false
+		}
+		if _, ok := s.Params["resolve"]; ok {
+			exact = false
+		}
+	}
+	return n, live, exact
+}
+
 // UpstreamServer is a server directive of an upstream block.
 type UpstreamServer struct {
 	Node *parser.Node

@@ -94,6 +94,19 @@ type Link struct {
 	Tier *Tier
 }
 
+// TargetNode returns the frontend directive that names l's target: the
+// upstream server directive, or for an implicit upstream the first *_pass
+// directive; nil when there is neither.
+func (l *Link) TargetNode() *parser.Node {
+	if l.UpstreamServer != nil {
+		return l.UpstreamServer.Node
+	}
+	if len(l.Proxies) > 0 {
+		return l.Proxies[0].Node
+	}
+	return nil
+}
+
 // LinksFrom returns the links whose frontend is in.
 func (t *Topology) LinksFrom(in *Instance) []*Link { return t.from[in] }
 

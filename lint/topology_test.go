@@ -267,3 +267,64 @@ func TestPassTopologyInRun(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
+
+func TestPeersHostNamesAndTargetNode(t *testing.T) {
+	front := `
+events {}
+http {
+    upstream app { server 10.0.0.1:9000; server 10.0.0.2:9000 down; server 10.0.0.3:9000 backup; }
+    upstream named { server backend.svc:9000; server [::1]:9000; }
+    upstream dyn { zone dyn 64k; server 10.0.0.5:9000 resolve; }
+    server {
+        location / { proxy_pass http://app; }
+        location /n { proxy_pass http://named; }
+        location /d { proxy_pass http://dyn; }
+        location /i { proxy_pass http://127.0.0.1:3000; }
+    }
+}`
+	tp, ins := topo(t, nil, "front.conf", front)
+	type peers struct {
+		N, Live int
+		Exact   bool
+	}
+	got := map[string]peers{}
+	for _, u := range ins[0].Upstreams() {
+		n, live, exact := u.Peers()
+		got[u.Name] = peers{n, live, exact}
+	}
+	want := map[string]peers{
+		"app":   {3, 2, true},  // backup counts, down is not tried
+		"named": {2, 2, false}, // a host name has an unknown number of addresses
+		"dyn":   {1, 1, false}, // resolved at run time
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Peers (-want +got):\n%s", d)
+	}
+	for s, want := range map[string]bool{"backend.svc:80": true, "10.0.0.1:80": false, "[::1]:80": false, "unix:/run/a.sock": false} {
+		a, _, err := ParseAddr(s, 80, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.IsHostName() != want {
+			t.Errorf("%s: IsHostName() = %v, want %v", s, !want, want)
+		}
+	}
+	links := tp.LinksFrom(ins[0])
+	if len(links) != 7 {
+		t.Fatalf("%d links, want 7 (6 upstream servers, 1 implicit)", len(links))
+	}
+	for _, l := range links {
+		n := l.TargetNode()
+		switch {
+		case n == nil:
+			t.Errorf("%s: no target node", l.Target)
+		case l.Upstream != nil && n != l.UpstreamServer.Node:
+			t.Errorf("%s: target node %s, want the upstream server directive", l.Target, n.Name)
+		case l.Upstream == nil && n.Name != "proxy_pass":
+			t.Errorf("%s: target node %s, want proxy_pass", l.Target, n.Name)
+		}
+	}
+	if (&Link{}).TargetNode() != nil {
+		t.Error("TargetNode of a link without upstream server or proxies is not nil")
+	}
+}

@@ -182,7 +182,7 @@ func reportCL01(pass *lint.Pass, g *group) {
 	for _, p := range g.proxies {
 		if u := p.Upstream; u != nil && !seen[u] {
 			seen[u] = true
-			related(pass, f, u.Node, "upstream %s", u.Name)
+			f.AddRelated(u.Node, "upstream %s", u.Name)
 		}
 	}
 }

@@ -81,7 +81,7 @@ func runCL02(pass *lint.Pass) error {
 			}
 			msg += "; remove it (the default lingers only when unread data is likely)"
 			f := pass.ReportArg(n, 0, "%s", msg)
-			related(pass, f, frontOf(pass, in), "proxy in front of this server")
+			f.AddRelated(frontOf(pass, in), "proxy in front of this server")
 		}
 	}
 	return nil

@@ -69,7 +69,7 @@ func runCL03(pass *lint.Pass) error {
 				msg += "; the proxy in front of this server sees \"Connection reset by peer\" and may count it as a backend failure"
 			}
 			f := pass.ReportArg(n, 0, "%s", msg)
-			related(pass, f, frontOf(pass, in), "proxy in front of this server")
+			f.AddRelated(frontOf(pass, in), "proxy in front of this server")
 		}
 	}
 	return nil

@@ -198,7 +198,7 @@ func runCL05(pass *lint.Pass) error {
 					"so nothing is ever reused and each request from %s pays a new connection (TIME_WAIT and ephemeral ports pile up on this side); "+
 					"let the backend keep connections from the frontend or drop the pool",
 				l.Upstream.Name, addr, dest, r.why, locList(users))
-			related(pass, f, r.node, "%s: the backend disables keep-alive", strings.TrimSpace(r.why))
+			f.AddRelated(r.node, "%s: the backend disables keep-alive", strings.TrimSpace(r.why))
 		}
 	}
 	return nil

@@ -114,7 +114,7 @@ func runCL06(pass *lint.Pass) error {
 					"in which nothing is relayed in either direction, so idle sockets drop with close code 1006 "+
 					"unless the application pings more often; set proxy_read_timeout in the location to the longest silence the application allows",
 				where, how, lint.FormatDuration(d))
-			related(pass, f, rt.node, "read timeout that applies to the tunnel")
+			f.AddRelated(rt.node, "read timeout that applies to the tunnel")
 		}
 	}
 	return nil

@@ -81,42 +81,6 @@ func nextUpstream(v value) flags {
 // retries reports whether the value lets nginx try another server at all.
 func (f flags) retries() bool { return !f["off"] && len(f) > 0 }
 
-// peerCount counts the addresses of an upstream block the way
-// ngx_http_upstream_init_round_robin does (primary plus backup). exact is
-// false when a server is a host name, whose address count is known only
-// at startup. live counts the addresses not marked down (the tries).
-func peerCount(u *lint.Upstream) (n, live int, exact bool) {
-	exact = true
-	for _, s := range u.Servers {
-		n++
-		if _, down := s.Params["down"]; !down {
-			live++
-		}
-		if s.AddrErr != nil || isHostName(s.Addr) {
-			exact = false
-		}
-		if _, ok := s.Params["resolve"]; ok {
-			exact = false
-		}
-	}
-	return n, live, exact
-}
-
-func isHostName(a lint.Addr) bool {
-	if a.IsUnix() {
-		return false
-	}
-	for _, c := range a.Host {
-		if c == ':' {
-			return false // IPv6
-		}
-		if (c < '0' || c > '9') && c != '.' {
-			return true
-		}
-	}
-	return false
-}
-
 // locLabel names the location of a proxy for messages: "location /api/".
 func locLabel(p *lint.Proxy) string {
 	if p.Location == nil {
@@ -202,13 +166,23 @@ func argValues(n *parser.Node) []string {
 	return out
 }
 
-// related appends a related position at n, named through n's own instance
-// (n may be in another config of the run than the finding).
-func related(pass *lint.Pass, f *lint.Finding, n *parser.Node, format string, args ...any) {
-	if n == nil || n.Directive == nil {
-		return
+// relateCaches adds the keep-alive cache of each upstream of ps (its
+// keepalive directive, or the block for the implicit cache of 1.29.7) to
+// f, once per upstream.
+func relateCaches(f *lint.Finding, ps []*lint.Proxy) {
+	seen := map[*lint.Upstream]bool{}
+	for _, p := range ps {
+		u := p.Upstream
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		if u.Keepalive != nil {
+			f.AddRelated(u.Keepalive, "keep-alive cache of upstream %s", u.Name)
+		} else {
+			f.AddRelated(u.Node, "upstream %s: keepalive 32 local by default since 1.29.7", u.Name)
+		}
 	}
-	f.Related = append(f.Related, pass.Related(n, format, args...))
 }
 
 // upstreamLabel is "upstream "a"" or "upstreams "a", "b"".
@@ -230,11 +204,8 @@ func frontOf(pass *lint.Pass, in *lint.Instance) *parser.Node {
 		if l.From == in {
 			continue
 		}
-		if l.UpstreamServer != nil {
-			return l.UpstreamServer.Node
-		}
-		if len(l.Proxies) > 0 {
-			return l.Proxies[0].Node
+		if n := l.TargetNode(); n != nil {
+			return n
 		}
 	}
 	return nil

@@ -142,7 +142,7 @@ func reportRT01(pass *lint.Pass, n *parser.Node, idx int, users []*lint.Proxy) {
 	f := pass.ReportArg(n, idx, "%s", msg)
 	for _, p := range live {
 		if p.Upstream != nil {
-			related(pass, f, p.Upstream.Node, "upstream %s", p.Upstream.Name)
+			f.AddRelated(p.Upstream.Node, "upstream %s", p.Upstream.Name)
 			break
 		}
 	}
@@ -155,12 +155,12 @@ func canRetry(pass *lint.Pass, p *lint.Proxy) bool {
 		return true
 	}
 	if p.Upstream != nil {
-		_, live, exact := peerCount(p.Upstream)
+		_, live, exact := p.Upstream.Peers()
 		if live >= 2 || !exact {
 			return true
 		}
 		_, pooled := pass.PoolOf(p)
 		return pooled
 	}
-	return p.AddrErr == nil && isHostName(p.Addr)
+	return p.AddrErr == nil && p.Addr.IsHostName()
 }

@@ -130,18 +130,5 @@ func reportRT02(pass *lint.Pass, g *group) {
 		"turns out to be closed by the backend: the client gets 502 Bad Gateway, even for a GET the backend never saw; "+
 		"keep \"error\" in the list (POSTs are still not resent without non_idempotent)",
 		what, where, pass.Target, upstreamNames(g.proxies))
-	r := pass.Reportf(g.node, "%s", msg)
-	seen := map[*lint.Upstream]bool{}
-	for _, p := range g.proxies {
-		u := p.Upstream
-		if seen[u] {
-			continue
-		}
-		seen[u] = true
-		if u.Keepalive != nil {
-			related(pass, r, u.Keepalive, "keep-alive cache of upstream %s", u.Name)
-		} else {
-			related(pass, r, u.Node, "upstream %s: keepalive 32 local by default since 1.29.7", u.Name)
-		}
-	}
+	relateCaches(pass.Reportf(g.node, "%s", msg), g.proxies)
 }

@@ -142,20 +142,10 @@ func reportRT03(pass *lint.Pass, g *group) {
 			}
 		}
 	}
-	r := pass.Reportf(g.node,
+	f := pass.Reportf(g.node,
 		"%s off%s streams request bodies to pooled upstream %s: once an upload has started, nginx cannot retry it, "+
 			"so an upload (PUT, or POST with non_idempotent) that lands on a cached connection the backend has just closed gets 502 instead of a retry on a fresh connection, "+
 			"and a backend that answers before the body is complete costs both the upstream and the client connection%s",
 		g.node.Name, where, upstreamNames(g.proxies), chunked)
-	seen := map[*lint.Upstream]bool{}
-	for _, p := range g.proxies {
-		if u := p.Upstream; !seen[u] {
-			seen[u] = true
-			if u.Keepalive != nil {
-				related(pass, r, u.Keepalive, "keep-alive cache of upstream %s", u.Name)
-			} else {
-				related(pass, r, u.Node, "upstream %s: keepalive 32 local by default since 1.29.7", u.Name)
-			}
-		}
-	}
+	relateCaches(f, g.proxies)
 }

@@ -145,7 +145,7 @@ func runRT04(pass *lint.Pass) error {
 	assumed := pass.OptionDuration("backend_idle_timeout")
 	for _, in := range pass.Instances {
 		for _, u := range in.Upstreams() {
-			n, _, _ := peerCount(u)
+			n, _, _ := u.Peers()
 			if n < 2 {
 				continue
 			}
@@ -210,11 +210,11 @@ func reportRT04(pass *lint.Pass, u *lint.Upstream, s *lint.UpstreamServer, n int
 			"set keepalive_timeout below %s and max_fails=3 or more",
 		u.Name, idleText, cmp, b.what, lint.FormatDuration(b.d), addr, mf, addr, failTimeout, n-1, lint.FormatDuration(b.d))
 	if idleNode != nil {
-		related(pass, f, idleNode, "pool idle timeout of upstream %s", u.Name)
+		f.AddRelated(idleNode, "pool idle timeout of upstream %s", u.Name)
 	} else if u.Keepalive != nil {
-		related(pass, f, u.Keepalive, "keep-alive cache of upstream %s (idle timeout 60s by default)", u.Name)
+		f.AddRelated(u.Keepalive, "keep-alive cache of upstream %s (idle timeout 60s by default)", u.Name)
 	}
 	if b.node != nil {
-		related(pass, f, b.node, "backend idle timeout %s", lint.FormatDuration(b.d))
+		f.AddRelated(b.node, "backend idle timeout %s", lint.FormatDuration(b.d))
 	}
 }

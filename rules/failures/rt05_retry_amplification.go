@@ -111,7 +111,7 @@ http {
 func tries(pass *lint.Pass, p *lint.Proxy) (n int, unbounded bool) {
 	switch {
 	case p.Upstream != nil:
-		_, n, _ = peerCount(p.Upstream)
+		_, n, _ = p.Upstream.Peers()
 	case p.Variable:
 		return 0, false
 	default:
@@ -243,9 +243,9 @@ func reportRT05(pass *lint.Pass, at *parser.Node, h *rt05Hit) {
 	}
 	msg += fmt.Sprintf("; retry at one tier only (e.g. %s_next_upstream_tries 1 on the backend)", back.Module.Prefix())
 	f := pass.Reportf(at, "%s", msg)
-	related(pass, f, back.Node, "backend location retries across %s", backUp)
+	f.AddRelated(back.Node, "backend location retries across %s", backUp)
 	if back.Upstream != nil {
-		related(pass, f, back.Upstream.Node, "backend upstream with %d servers", h.m)
+		f.AddRelated(back.Upstream.Node, "backend upstream with %d servers", h.m)
 	}
 }
 

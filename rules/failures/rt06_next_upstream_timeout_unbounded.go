@@ -141,6 +141,6 @@ func reportRT06(pass *lint.Pass, g *group) {
 		g.node.Name, lint.ArgValue(g.node, 0), where, upstreamLabel(g.proxies), wn, prefix, prefix,
 		wn, lint.FormatDuration(conn), lint.FormatDuration(read), lint.FormatDuration(total), prefix, prefix)
 	if worst.Upstream != nil {
-		related(pass, f, worst.Upstream.Node, "upstream %s with %d servers", worst.Upstream.Name, wn)
+		f.AddRelated(worst.Upstream.Node, "upstream %s with %d servers", worst.Upstream.Name, wn)
 	}
 }

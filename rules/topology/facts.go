@@ -9,38 +9,6 @@ import (
 	"github.com/ngxkeep/ngxkeep/parser"
 )
 
-// peerCount counts an upstream's addresses as
-// ngx_http_upstream_init_round_robin does (primary plus backup); exact is
-// false when a server is a host name (or resolved at run time).
-func peerCount(u *lint.Upstream) (n int, exact bool) {
-	exact = true
-	for _, s := range u.Servers {
-		n++
-		if s.AddrErr != nil || isHostName(s.Addr) {
-			exact = false
-		}
-		if _, ok := s.Params["resolve"]; ok {
-			exact = false
-		}
-	}
-	return n, exact
-}
-
-func isHostName(a lint.Addr) bool {
-	if a.IsUnix() {
-		return false
-	}
-	for _, c := range a.Host {
-		if c == ':' {
-			return false
-		}
-		if (c < '0' || c > '9') && c != '.' {
-			return true
-		}
-	}
-	return false
-}
-
 // mainDirective returns the main-context directive called name (the last
 // one wins for nginx's duplicate check, but duplicates are an error).
 func mainDirective(in *lint.Instance, name string, ctx parser.Context) *parser.Node {
@@ -100,14 +68,6 @@ func workerConnections(in *lint.Instance) (int, *parser.Node) {
 		return 512, n
 	}
 	return x, n
-}
-
-// related appends a related position at n, named through n's own instance.
-func related(pass *lint.Pass, f *lint.Finding, n *parser.Node, format string, args ...any) {
-	if n == nil || n.Directive == nil {
-		return
-	}
-	f.Related = append(f.Related, pass.Related(n, format, args...))
 }
 
 // paramIndex returns the index of the server directive argument that sets

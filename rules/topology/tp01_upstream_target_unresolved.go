@@ -126,30 +126,18 @@ func runTP01(pass *lint.Pass) error {
 			if l.To != nil || l.Tier != nil {
 				continue
 			}
-			at, argIdx := targetNode(l)
+			at := l.TargetNode()
 			if at == nil || seen[at] {
 				continue
 			}
 			seen[at] = true
-			reportTP01(pass, in, l, at, argIdx, others, outgoing)
+			reportTP01(pass, in, l, at, others, outgoing)
 		}
 	}
 	return nil
 }
 
-// targetNode is where an unlinked target is written: the upstream server
-// directive, or the literal proxy_pass.
-func targetNode(l *lint.Link) (*parser.Node, int) {
-	if l.UpstreamServer != nil {
-		return l.UpstreamServer.Node, 0
-	}
-	if len(l.Proxies) > 0 {
-		return l.Proxies[0].Node, 0
-	}
-	return nil, 0
-}
-
-func reportTP01(pass *lint.Pass, in *lint.Instance, l *lint.Link, at *parser.Node, idx int, others []*lint.Instance, outgoing bool) {
+func reportTP01(pass *lint.Pass, in *lint.Instance, l *lint.Link, at *parser.Node, others []*lint.Instance, outgoing bool) {
 	what := "proxy_pass target " + l.Target.String()
 	if l.Upstream != nil {
 		what = fmt.Sprintf("upstream %q server %s", l.Upstream.Name, l.Target.String())
@@ -201,11 +189,11 @@ func reportTP01(pass *lint.Pass, in *lint.Instance, l *lint.Link, at *parser.Nod
 	if !outgoing {
 		scope = "none of this config's targets reaches the other configs given"
 	}
-	f := pass.ReportArg(at, idx,
+	f := pass.ReportArg(at, 0,
 		"%s matches no listen socket of the configs linted with it (%s; %s): requests routed there fail to connect (502) "+
 			"or reach a tier nobody checked, and the cross-config rules skip it; fix the address, add the listen, or declare the target as a tier in %s",
 		what, why, scope, lint.ConfigFileName)
-	related(pass, f, nearNode, "closest listen")
+	f.AddRelated(nearNode, "closest listen")
 }
 
 // sameLoopback reports whether two hosts both name this machine's loopback.

@@ -133,7 +133,7 @@ func runTP02(pass *lint.Pass) error {
 							"the backend answers with HTTP/2 frames, this nginx logs \"upstream sent no valid HTTP/1.0 header\" and relays those bytes "+
 							"to its clients as an HTTP/0.9 body; remove http2 from that listen (or listen on another port for the proxy)",
 						p.Target, l.Target.String(), l.To.Path, pass.Target)
-					related(pass, f, l.Listen.Node, "HTTP/2-only listen")
+					f.AddRelated(l.Listen.Node, "HTTP/2-only listen")
 					continue
 				}
 				reportTP02(pass, p, l)
@@ -199,5 +199,5 @@ func reportTP02(pass *lint.Pass, p *lint.Proxy, l *lint.Link) {
 				"use %ss:// (with proxy_ssl_* as needed) or drop ssl from the backend's listen",
 			p.Target, target, l.To.Path, p.Scheme)
 	}
-	related(pass, f, l.Listen.Node, "backend listen")
+	f.AddRelated(l.Listen.Node, "backend listen")
 }

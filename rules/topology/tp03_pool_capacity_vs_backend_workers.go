@@ -266,11 +266,11 @@ func reportTP03(pass *lint.Pass, back *lint.Instance, order []*lint.Instance, de
 	for _, in := range order {
 		for _, u := range demands[in].ups {
 			if u.Keepalive != nil {
-				related(pass, f, u.Keepalive, "pool of upstream %s (per worker)", u.Name)
+				f.AddRelated(u.Keepalive, "pool of upstream %s (per worker)", u.Name)
 			} else {
-				related(pass, f, u.Node, "upstream %s: keepalive 32 per worker by default since 1.29.7", u.Name)
+				f.AddRelated(u.Node, "upstream %s: keepalive 32 per worker by default since 1.29.7", u.Name)
 			}
 		}
-		related(pass, f, demands[in].w.node, "frontend worker processes")
+		f.AddRelated(demands[in].w.node, "frontend worker processes")
 	}
 }

@@ -93,7 +93,7 @@ func runTP04(pass *lint.Pass) error {
 				"descriptor plus temp and cache files, so a busy worker hits \"Too many open files\" before worker_connections: accept() fails "+
 				"(clients see resets), connect() to the backend fails (502), temp files fail (500)%s; set it to at least %d",
 			limit, wcText, 2*wc, extra, 2*wc)
-		related(pass, f, wcNode, "worker_connections per worker")
+		f.AddRelated(wcNode, "worker_connections per worker")
 	}
 	return nil
 }

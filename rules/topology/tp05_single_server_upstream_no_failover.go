@@ -64,7 +64,7 @@ http {
 func runTP05(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		for _, u := range in.Upstreams() {
-			n, exact := peerCount(u)
+			n, _, exact := u.Peers()
 			if n != 1 || !exact {
 				continue
 			}

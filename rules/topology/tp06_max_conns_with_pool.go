@@ -113,9 +113,9 @@ func runTP06(pass *lint.Pass) error {
 						"with %s and %s, %s can see up to %d × (%d + %d) = %d connections; add a zone to upstream %q "+
 						"and size the backend for max_conns plus the idle pool",
 					mc, w.label(), ka, lint.ArgValue(s.Node, 0), w.n, mc, pl.Size, w.n*(mc+pl.Size), u.Name)
-				related(pass, f, w.node, "worker processes")
+				f.AddRelated(w.node, "worker processes")
 				if u.Keepalive != nil {
-					related(pass, f, u.Keepalive, "per-worker idle cache")
+					f.AddRelated(u.Keepalive, "per-worker idle cache")
 				}
 			}
 		}

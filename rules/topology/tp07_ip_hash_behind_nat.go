@@ -75,7 +75,7 @@ func runTP07(pass *lint.Pass) error {
 			if u.Balancer == nil || u.Balancer.Name != "ip_hash" {
 				continue
 			}
-			if n, _ := peerCount(u); n < 2 {
+			if n, _, _ := u.Peers(); n < 2 {
 				continue
 			}
 			var front string
@@ -100,7 +100,7 @@ func runTP07(pass *lint.Pass) error {
 					"(no set_real_ip_from): all requests from that proxy hash to the same server of upstream %q while the other %s; "+
 					"restore the address with set_real_ip_from/real_ip_header or hash on a per-client key",
 				front, u.Name, serversWord(len(u.Servers)-1))
-			related(pass, f, frontNode, "traffic arrives through a proxy")
+			f.AddRelated(frontNode, "traffic arrives through a proxy")
 		}
 	}
 	return nil
@@ -125,13 +125,7 @@ func proxyInFront(pass *lint.Pass, in *lint.Instance, srv *parser.Node) (string,
 	if pass.Topology != nil {
 		for _, l := range pass.Topology.LinksTo(in) {
 			if l.From != in && l.Server != nil && l.Server.Node == srv {
-				n := (*parser.Node)(nil)
-				if l.UpstreamServer != nil {
-					n = l.UpstreamServer.Node
-				} else if len(l.Proxies) > 0 {
-					n = l.Proxies[0].Node
-				}
-				return fmt.Sprintf("this server receives its requests from the nginx in %s", l.From.Path), n
+				return fmt.Sprintf("this server receives its requests from the nginx in %s", l.From.Path), l.TargetNode()
 			}
 		}
 		if ts := pass.Topology.InFrontOf(in); len(ts) > 0 {
