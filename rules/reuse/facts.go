@@ -1,6 +1,7 @@
 package reuse
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,30 @@ func (fx *facts) pooled(p *lint.Proxy) (*lint.Upstream, lint.Pool, bool) {
 		}
 	}
 	return nil, lint.Pool{}, false
+}
+
+// pooledUse is a proxy_pass that can reach an upstream with a cache at
+// the target, with that upstream and its cache (facts.pooled).
+type pooledUse struct {
+	p *lint.Proxy
+	u *lint.Upstream
+	c lint.Pool
+}
+
+// pooledProxies yields the proxy_pass directives of in that can reach a
+// pooled upstream, in tree order: the places whose request headers and
+// protocol version decide whether that cache is used.
+func (fx *facts) pooledProxies(in *lint.Instance) iter.Seq[pooledUse] {
+	return func(yield func(pooledUse) bool) {
+		for _, p := range in.Proxies() {
+			if p.Module != lint.ModuleProxy {
+				continue
+			}
+			if u, c, ok := fx.pooled(p); ok && !yield(pooledUse{p, u, c}) {
+				return
+			}
+		}
+	}
 }
 
 // httpVersion returns the proxy_http_version nginx uses at p and the

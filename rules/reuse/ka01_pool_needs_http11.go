@@ -91,14 +91,8 @@ func runKA01(pass *lint.Pass) error {
 		}
 		var order []*parser.Node
 		explicit := map[*parser.Node]*use{}
-		for _, p := range in.Proxies() {
-			if p.Module != lint.ModuleProxy {
-				continue
-			}
-			pu, pc, pooled := fx.pooled(p)
-			if !pooled {
-				continue
-			}
+		for x := range fx.pooledProxies(in) {
+			p, pu, pc := x.p, x.u, x.c
 			v, node := fx.httpVersion(p)
 			if v != "1.0" {
 				continue

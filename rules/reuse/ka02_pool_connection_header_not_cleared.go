@@ -89,14 +89,8 @@ func runKA02(pass *lint.Pass) error {
 	old := pass.Target.Before(parser.V1_29_7)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
-		for _, p := range in.Proxies() {
-			if p.Module != lint.ModuleProxy {
-				continue
-			}
-			pu, pc, pooled := fx.pooled(p)
-			if !pooled {
-				continue
-			}
+		for x := range fx.pooledProxies(in) {
+			p, pu, pc := x.p, x.u, x.c
 			list := fx.headers(p)
 			conn := list.get("Connection")
 			if len(conn) > 0 {

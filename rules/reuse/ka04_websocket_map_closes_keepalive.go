@@ -99,14 +99,8 @@ func runKA04(pass *lint.Pass) error {
 	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
-		for _, p := range in.Proxies() {
-			if p.Module != lint.ModuleProxy {
-				continue
-			}
-			pu, pc, pooled := fx.pooled(p)
-			if !pooled {
-				continue
-			}
+		for x := range fx.pooledProxies(in) {
+			p, pu, pc := x.p, x.u, x.c
 			for _, n := range fx.headers(p).get("Connection") {
 				if len(n.Args) < 2 || !once.first(n) {
 					continue

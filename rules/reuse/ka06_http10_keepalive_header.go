@@ -67,14 +67,8 @@ func runKA06(pass *lint.Pass) error {
 	fx := newFacts(pass)
 	for _, in := range pass.Instances {
 		once := onceNodes{}
-		for _, p := range in.Proxies() {
-			if p.Module != lint.ModuleProxy {
-				continue
-			}
-			pu, pc, pooled := fx.pooled(p)
-			if !pooled {
-				continue
-			}
+		for x := range fx.pooledProxies(in) {
+			p, pu, pc := x.p, x.u, x.c
 			v, vnode := fx.httpVersion(p)
 			if v != "1.0" {
 				continue
