@@ -2,6 +2,7 @@ package timeouts
 
 import (
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
@@ -146,6 +147,45 @@ func tooClose(a, b time.Duration) bool {
 		d = -d
 	}
 	return d <= raceMargin
+}
+
+// frontTimers yields, for each load balancer declared in front of in with
+// an idle timeout, the shortest idle timer of each server block of in
+// (serverIdle): the pairs TO02 and TO03 compare.
+func frontTimers(pass *lint.Pass, in *lint.Instance) iter.Seq2[*lint.Tier, idleTimer] {
+	return func(yield func(*lint.Tier, idleTimer) bool) {
+		if pass.Topology == nil {
+			return
+		}
+		for _, tier := range pass.Topology.InFrontOf(in) {
+			if tier.IdleTimeout <= 0 {
+				continue
+			}
+			for _, s := range in.Servers() {
+				if t, ok := serverIdle(pass, s); ok && !yield(tier, t) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// linkedPools yields the active pools of in's upstreams whose links reach
+// a backend nginx of the run or a declared tier, with those links: the
+// pools TO03 and TO09 compare with what they connect to.
+func linkedPools(pass *lint.Pass, in *lint.Instance) iter.Seq2[lint.Pool, []*lint.Link] {
+	return func(yield func(lint.Pool, []*lint.Link) bool) {
+		index := linkIndex(pass, in)
+		for _, u := range in.Upstreams() {
+			links := index[u]
+			if !reachesKnown(links) {
+				continue
+			}
+			if pl, ok := pass.ActivePool(u); ok && !yield(pl, links) {
+				return
+			}
+		}
+	}
 }
 
 // reachesKnown reports whether any link leads to a backend nginx of the

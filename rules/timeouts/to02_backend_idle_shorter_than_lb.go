@@ -157,14 +157,9 @@ func runTO02(pass *lint.Pass) error {
 			}
 			g.holders = append(g.holders, h)
 		}
-		for _, tier := range pass.Topology.InFrontOf(in) {
-			if tier.IdleTimeout <= 0 {
-				continue
-			}
-			for _, s := range in.Servers() {
-				if t, ok := serverIdle(pass, s); ok && tier.IdleTimeout-t.d > raceMargin {
-					add(t, holder{tier: tier})
-				}
+		for tier, t := range frontTimers(pass, in) {
+			if tier.IdleTimeout-t.d > raceMargin {
+				add(t, holder{tier: tier})
 			}
 		}
 		for _, l := range pass.Topology.LinksTo(in) {

@@ -98,21 +98,14 @@ http {
 
 func runTO03(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
-		links := linkIndex(pass, in)
 		// The frontend side: an upstream pool and what it reaches.
-		for _, u := range in.Upstreams() {
-			if !reachesKnown(links[u]) {
-				continue
-			}
-			pl, ok := pass.ActivePool(u)
-			if !ok {
-				continue
-			}
+		for pl, links := range linkedPools(pass, in) {
+			u := pl.Upstream
 			pi := poolTimeout(pass, u)
 			if pi.unlimited {
 				continue
 			}
-			for _, c := range poolClosers(pass, u, links[u], 0) {
+			for _, c := range poolClosers(pass, u, links, 0) {
 				if tooClose(pi.d, c.d) {
 					reportTO03Pool(pass, pl, pi, c)
 					break
@@ -120,27 +113,18 @@ func runTO03(pass *lint.Pass) error {
 			}
 		}
 		// The backend side: a declared load balancer in front.
-		if pass.Topology == nil {
-			continue
-		}
 		seen := map[*parser.Node]bool{}
-		for _, tier := range pass.Topology.InFrontOf(in) {
-			if tier.IdleTimeout <= 0 {
+		for tier, t := range frontTimers(pass, in) {
+			if !tooClose(tier.IdleTimeout, t.d) || seen[t.anchor()] {
 				continue
 			}
-			for _, s := range in.Servers() {
-				t, ok := serverIdle(pass, s)
-				if !ok || !tooClose(tier.IdleTimeout, t.d) || seen[t.anchor()] {
-					continue
-				}
-				seen[t.anchor()] = true
-				what := describe("keepalive_timeout", t.v)
-				f := reportAt(pass, t.anchor(), "%s closes idle client connections at the same time as the load balancer %q in front gives up on them "+
-					"(idle_timeout %s): the timers are not synchronised, so the load balancer sometimes reuses a connection nginx has just closed "+
-					"and answers its client with 502; raise keepalive_timeout here to %s or more",
-					what, tier.Name, human(tier.IdleTimeout), human(safeAbove(tier.IdleTimeout)))
-				addTierRelated(f, tier, "tier %q keeps idle connections for %s", tier.Name, human(tier.IdleTimeout))
-			}
+			seen[t.anchor()] = true
+			what := describe("keepalive_timeout", t.v)
+			f := reportAt(pass, t.anchor(), "%s closes idle client connections at the same time as the load balancer %q in front gives up on them "+
+				"(idle_timeout %s): the timers are not synchronised, so the load balancer sometimes reuses a connection nginx has just closed "+
+				"and answers its client with 502; raise keepalive_timeout here to %s or more",
+				what, tier.Name, human(tier.IdleTimeout), human(safeAbove(tier.IdleTimeout)))
+			addTierRelated(f, tier, "tier %q keeps idle connections for %s", tier.Name, human(tier.IdleTimeout))
 		}
 	}
 	return nil

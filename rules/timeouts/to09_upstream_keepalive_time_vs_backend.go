@@ -110,16 +110,7 @@ func runTO09(pass *lint.Pass) error {
 		return nil
 	}
 	for _, in := range pass.Instances {
-		index := linkIndex(pass, in)
-		for _, u := range in.Upstreams() {
-			links := index[u]
-			if !reachesKnown(links) {
-				continue
-			}
-			pl, ok := pass.ActivePool(u)
-			if !ok {
-				continue
-			}
+		for pl, links := range linkedPools(pass, in) {
 			if pass.Target.AtLeast(v1_19_10) {
 				checkTO09(pass, pl, links, "keepalive_time")
 			}
