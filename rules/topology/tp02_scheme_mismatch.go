@@ -147,15 +147,8 @@ func runTP02(pass *lint.Pass) error {
 // ssl on any listen of that address (ngx_http_add_addresses ORs the flag
 // across servers), or "ssl on" in the server nginx picks.
 func listenerSpeaksTLS(l *lint.Link) bool {
-	if l.Listen.SSL {
+	if socketHas(l, func(ls *lint.Listen) bool { return ls.SSL }) {
 		return true
-	}
-	for _, s := range l.Candidates {
-		for _, ls := range s.Listens {
-			if ls.SSL && ls.AddrErr == nil && ls.Addr == l.Listen.Addr {
-				return true
-			}
-		}
 	}
 	if n := lint.Child(l.Server.Node, "ssl"); n != nil && strings.EqualFold(lint.ArgValue(n, 0), "on") {
 		return true
@@ -170,12 +163,19 @@ func h2cOnly(pass *lint.Pass, l *lint.Link) bool {
 	if !pass.Target.Before(parser.Version{Major: 1, Minor: 25, Patch: 1}) {
 		return false
 	}
-	if l.Listen.HTTP2 {
+	return socketHas(l, func(ls *lint.Listen) bool { return ls.HTTP2 })
+}
+
+// socketHas reports whether flag holds for l's listen or for another
+// listen of the same address among the candidate servers: nginx ORs the
+// ssl and http2 flags of all listens of one address (ngx_http_add_addresses).
+func socketHas(l *lint.Link, flag func(*lint.Listen) bool) bool {
+	if flag(l.Listen) {
 		return true
 	}
 	for _, s := range l.Candidates {
-		for _, ls := range s.Listens {
-			if ls.HTTP2 && ls.AddrErr == nil && ls.Addr == l.Listen.Addr {
+		for i := range s.Listens {
+			if ls := &s.Listens[i]; flag(ls) && ls.AddrErr == nil && ls.Addr == l.Listen.Addr {
 				return true
 			}
 		}
