@@ -172,3 +172,21 @@ func TestPartialPipelinedRequest(t *testing.T) {
 	cl.send("P/1.1\r\nHost: a\r\n\r\n")
 	expectStatus(t, cl.read(false), 200)
 }
+
+// TestProxyExpectWithoutBody: a proxied request with "Expect:
+// 100-continue" and no body still gets "100 Continue" before the
+// response, as ngx_http_read_client_request_body tests Expect before it
+// looks at the length. [V1.22 checked]
+func TestProxyExpectWithoutBody(t *testing.T) {
+	be := newScriptedBackend(t, answer)
+	s := start(t, proxyInst("1.22.1", be.addr(), 0, proxyLoc("/", "", "")))
+	cl := dial(t, s.addr)
+	cl.send("GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n")
+	expectStatus(t, cl.read(false), 100)
+	r := cl.read(false)
+	expectStatus(t, r, 200)
+	expectConn(t, r, "keep-alive")
+	// Without Expect nothing comes before the response.
+	r = cl.get("/")
+	expectStatus(t, r, 200)
+}

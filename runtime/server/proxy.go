@@ -311,6 +311,11 @@ func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {
 		// early answer ends with lingering close, not a discard), and
 		// "100 Continue" goes out. An error surfaces on the first read.
 		r.readBody(nil)
+	} else if !r.HasBody() {
+		// ngx_http_read_client_request_body tests Expect before it looks
+		// at the length (ngx_http_test_expect): "100 Continue" goes out
+		// even for a request without a body.
+		r.readBody(nil)
 	}
 	req.RemoteAddr = netip.AddrPort{}
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
