@@ -323,6 +323,19 @@ func ArgValue(n *parser.Node, i int) string {
 	return n.Args[i].Value
 }
 
+// ArgsText returns n's arguments as written in the config (quotes and
+// escapes kept), separated by single spaces: "~ ^/api/", for messages.
+func ArgsText(n *parser.Node) string {
+	if n == nil || n.Directive == nil {
+		return ""
+	}
+	parts := make([]string, len(n.Args))
+	for i, a := range n.Args {
+		parts[i] = a.Raw
+	}
+	return strings.Join(parts, " ")
+}
+
 var balancers = map[string]bool{
 	"hash": true, "ip_hash": true, "least_conn": true, "random": true,
 	"least_time": true, "sticky": true, "ntlm": false,

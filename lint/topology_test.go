@@ -328,3 +328,18 @@ http {
 		t.Error("TargetNode of a link without upstream server or proxies is not nil")
 	}
 }
+
+func TestArgsText(t *testing.T) {
+	in := mustInstance(t, "a.conf", `events {}
+http { server { location ~* "^/a b/"  { return 204; } location /x { return 204; } } }`)
+	var got []string
+	for _, n := range in.Nodes("location") {
+		got = append(got, ArgsText(n))
+	}
+	if d := cmp.Diff([]string{`~* "^/a b/"`, "/x"}, got); d != "" {
+		t.Errorf("ArgsText (-want +got):\n%s", d)
+	}
+	if ArgsText(nil) != "" {
+		t.Error(`ArgsText(nil) != ""`)
+	}
+}

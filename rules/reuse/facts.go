@@ -159,11 +159,7 @@ func where(p *lint.Proxy) string {
 	if p.Location == nil {
 		return "this location"
 	}
-	args := make([]string, len(p.Location.Args))
-	for i, a := range p.Location.Args {
-		args[i] = a.Raw
-	}
-	return "location " + strings.Join(args, " ")
+	return "location " + lint.ArgsText(p.Location)
 }
 
 // alsoOthers returns " and every other location that inherits it" when

@@ -1,8 +1,6 @@
 package reuse
 
 import (
-	"strings"
-
 	"github.com/ngxkeep/ngxkeep/lint"
 	"github.com/ngxkeep/ngxkeep/parser"
 )
@@ -155,20 +153,11 @@ func fixPlace(in *lint.Instance, p *lint.Proxy, list headerList) string {
 	case lvl == nil || lvl == p.Location:
 		return "to " + where(p)
 	case lvl.Name == "location":
-		return "to the proxy_set_header list this location inherits from location " + argsText(lvl) +
+		return "to the proxy_set_header list this location inherits from location " + lint.ArgsText(lvl) +
 			" (a header added here would discard that list)"
 	}
 	return "to the proxy_set_header list this location inherits from the " + lvl.Name +
 		" level (a header added here would discard that list)"
-}
-
-// argsText renders n's arguments as written.
-func argsText(n *parser.Node) string {
-	parts := make([]string, len(n.Args))
-	for i, a := range n.Args {
-		parts[i] = a.Raw
-	}
-	return strings.Join(parts, " ")
 }
 
 // lostConnection returns the nearest inherited proxy_set_header

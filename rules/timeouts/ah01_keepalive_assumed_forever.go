@@ -391,7 +391,7 @@ func forcedCloses(servers []*lint.Server) []forcedClose {
 // scopeText is "in location X " for a location, "" for a server.
 func scopeText(lv *parser.Node) string {
 	if lv.Name == "location" {
-		return "in location " + locationName(lv) + " "
+		return "in location " + lint.ArgsText(lv) + " "
 	}
 	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/lint"
-	"github.com/ngxkeep/ngxkeep/parser"
 )
 
 // The idle race (TO01, TO02, TO03): one side holds an idle keep-alive
@@ -44,7 +43,7 @@ func (c closer) what(pass *lint.Pass) string {
 	case closerNginx:
 		at := "server block at " + where(pass, c.timer.server)
 		if c.timer.level != c.timer.server {
-			at = "location " + locationName(c.timer.level) + " at " + where(pass, c.timer.level)
+			at = "location " + lint.ArgsText(c.timer.level) + " at " + where(pass, c.timer.level)
 		}
 		if c.among > 1 {
 			at += fmt.Sprintf(", one of %d server blocks on that socket: the Host header is not known statically", c.among)
@@ -71,18 +70,6 @@ func (c closer) relate(f *lint.Finding) {
 	case closerTier:
 		addTierRelated(f, c.tier, "tier %q closes idle connections after %s", c.tier.Name, human(c.d))
 	}
-}
-
-// locationName is the location's match arguments as written.
-func locationName(n *parser.Node) string {
-	s := ""
-	for i, a := range n.Args {
-		if i > 0 {
-			s += " "
-		}
-		s += a.Raw
-	}
-	return s
 }
 
 // poolClosers returns what closes the idle connections of upstream u

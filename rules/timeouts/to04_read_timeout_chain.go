@@ -259,7 +259,7 @@ func reportTO04(pass *lint.Pass, h *chainHit) {
 	} else {
 		loc := "its server"
 		if w.p.Location != nil {
-			loc = "location " + locationName(w.p.Location)
+			loc = "location " + lint.ArgsText(w.p.Location)
 		}
 		at := w.p.Node
 		if w.v.node != nil {
@@ -304,7 +304,7 @@ func proxyLocations(ps []*lint.Proxy) string {
 	var names []string
 	for _, p := range ps {
 		if p.Location != nil {
-			names = append(names, locationName(p.Location))
+			names = append(names, lint.ArgsText(p.Location))
 		}
 	}
 	switch {

@@ -99,7 +99,7 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	switch {
 	case n.Ctx&parser.CtxLocation != 0:
 		loc := n.Parent
-		scope = "requests served by location " + locationName(loc)
+		scope = "requests served by location " + lint.ArgsText(loc)
 		srv := lint.Enclosing(n, "server")
 		for _, s := range in.Servers() {
 			if s.Node == srv {

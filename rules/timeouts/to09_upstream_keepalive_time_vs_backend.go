@@ -179,7 +179,7 @@ func checkTO09(pass *lint.Pass, pl lint.Pool, links []*lint.Link, name string) {
 	} else {
 		scope := "its server at " + where(pass, low.level)
 		if low.level.Name == "location" {
-			scope = "location " + locationName(low.level) + " at " + where(pass, low.level)
+			scope = "location " + lint.ArgsText(low.level) + " at " + where(pass, low.level)
 		}
 		backend = fmt.Sprintf("the backend %s applies %s in %s", instName(low.in), describe(name, low.v), scope)
 	}
