@@ -39,6 +39,16 @@ func (w workers) label() string {
 	return s
 }
 
+// assumedCPUsOption is the option of TP03 and TP06 that says how many
+// worker processes "worker_processes auto" starts; one declaration keeps
+// the two rules' options alike (a top-level option must be).
+var assumedCPUsOption = lint.Option{Name: "assumed_cpus", Doc: "number of worker processes assumed for worker_processes auto", Kind: lint.OptionInt, Default: "4"}
+
+// assumedCPUs returns the assumed_cpus option of the pass, at least 1.
+func assumedCPUs(pass *lint.Pass) int {
+	return max(pass.OptionInt("assumed_cpus"), 1)
+}
+
 // workerProcesses returns worker_processes (default 1); auto counts as
 // cpus.
 func workerProcesses(in *lint.Instance, cpus int) workers {

@@ -108,7 +108,7 @@ http {
 }
 `,
 	Options: []lint.Option{
-		{Name: "assumed_cpus", Doc: "number of worker processes assumed for worker_processes auto", Kind: lint.OptionInt, Default: "4"},
+		assumedCPUsOption,
 		{Name: "peak_active", Doc: "peak active upstream connections per frontend worker to one backend, when the upstream servers set no max_conns (0: count idle pooled connections only)", Kind: lint.OptionInt, Default: "0"},
 	},
 	Run: runTP03,
@@ -131,10 +131,7 @@ func runTP03(pass *lint.Pass) error {
 	if pass.Topology == nil {
 		return nil
 	}
-	cpus := pass.OptionInt("assumed_cpus")
-	if cpus < 1 {
-		cpus = 1
-	}
+	cpus := assumedCPUs(pass)
 	peak := pass.OptionInt("peak_active")
 	for _, back := range pass.Instances {
 		links := pass.Topology.LinksTo(back)

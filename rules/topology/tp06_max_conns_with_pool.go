@@ -67,16 +67,13 @@ http {
 }
 `,
 	Options: []lint.Option{
-		{Name: "assumed_cpus", Doc: "number of worker processes assumed for worker_processes auto", Kind: lint.OptionInt, Default: "4"},
+		assumedCPUsOption,
 	},
 	Run: runTP06,
 }
 
 func runTP06(pass *lint.Pass) error {
-	cpus := pass.OptionInt("assumed_cpus")
-	if cpus < 1 {
-		cpus = 1
-	}
+	cpus := assumedCPUs(pass)
 	for _, in := range pass.Instances {
 		var w *workers
 		for _, u := range in.Upstreams() {
