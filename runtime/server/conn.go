@@ -55,15 +55,15 @@ type conn struct {
 	start    time.Time
 	requests int64
 
-	// guarded by w.mu
-	state      connState
-	prev, next *conn // reusable queue
-	// reuseAt orders the reusable queue: accept time, then the start of
-	// the last write before the connection became reusable (see
-	// pushReusable).
-	reuseAt  time.Time
-	queued   bool
-	released bool // slot already returned (reclaimed by the worker)
+	// st is the connState, with connReleased set once the worker took
+	// the connection's slot back (reclaimed, or closed). The connection
+	// changes it without the worker's lock (setState); the worker reads
+	// it under its lock (drain, shutdown, snapshot).
+	st atomic.Uint32
+	// reuseAt orders reusable connections for reclaiming, in UnixNano:
+	// accept time, then the start of the last write before the
+	// connection became reusable (see setState).
+	reuseAt atomic.Int64
 
 	// closeReq holds Reason+1 when the worker asked the connection to close.
 	closeReq atomic.Uint32
@@ -87,7 +87,12 @@ type conn struct {
 
 	scratch []byte
 	wbuf    []byte
-	rdl     time.Time // read deadline currently set
+	// now is the time of the connection's last wake-up (a read returned,
+	// a write waited, a handler gave control back), as nginx uses the
+	// time cached when its event loop last woke up: timers, Date and the
+	// keep-alive checks take it instead of reading the clock each time.
+	now time.Time
+	rdl time.Time // read deadline currently set
 	// lastWrite is when the last write to the client started: before
 	// the client could see its bytes and act on them.
 	lastWrite time.Time
@@ -115,7 +120,8 @@ type conn struct {
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, start: time.Now()}
-	c.reuseAt, c.lastWrite = c.start, c.start
+	c.lastWrite, c.now = c.start, c.start
+	c.reuseAt.Store(c.start.UnixNano())
 	c.tcp, _ = nc.(*net.TCPConn)
 	c.rw = newRawWriter(c)
 	c.id = w.inst.connID.Add(1)
@@ -183,33 +189,60 @@ func (c *conn) read(p []byte, deadline time.Time) (int, error) {
 			return 0, err
 		}
 	}
-	if !deadline.Equal(c.rdl) {
-		c.nc.SetReadDeadline(deadline)
-		c.rdl = deadline
-	}
-	if c.closeReq.Load() != 0 {
-		return 0, errCloseRequested
-	}
-	n, err := c.nc.Read(p)
-	// nginx keeps rev->ready set after a read that filled the buffer
-	// (ngx_unix_recv): more data may be waiting.
-	c.lastReadFull = n > 0 && n == len(p)
-	if err == nil {
-		return n, nil
-	}
-	if c.closeReq.Load() != 0 {
-		return n, errCloseRequested
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return n, errReadTimeout
-	}
-	if err == io.EOF {
-		c.eof = true
+	for retry := 0; ; retry++ {
+		c.armRead(deadline)
+		if c.closeReq.Load() != 0 {
+			return 0, errCloseRequested
+		}
+		n, err := c.nc.Read(p)
+		c.now = time.Now()
+		// nginx keeps rev->ready set after a read that filled the buffer
+		// (ngx_unix_recv): more data may be waiting.
+		c.lastReadFull = n > 0 && n == len(p)
+		if err == nil {
+			return n, nil
+		}
+		if c.closeReq.Load() != 0 {
+			return n, errCloseRequested
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			if n == 0 && retry < 2 && c.now.Before(deadline) {
+				// An earlier deadline kept by armRead fired: wait on
+				// until the one asked for.
+				c.setReadDeadline(deadline)
+				continue
+			}
+			return n, errReadTimeout
+		}
+		if err == io.EOF {
+			c.eof = true
+			return n, io.EOF
+		}
+		c.failed = true
 		return n, io.EOF
 	}
-	c.failed = true
-	return n, io.EOF
+}
+
+// armRead arms the read deadline for a read that must end at deadline.
+// An armed deadline a little earlier than that is kept (read waits on
+// when it fires), so that a connection answering request after request
+// does not move its timer each time; nginx likewise leaves a timer that
+// would move by less than NGX_TIMER_LAZY_DELAY (300 ms) alone.
+func (c *conn) armRead(deadline time.Time) {
+	if deadline.Equal(c.rdl) {
+		return
+	}
+	if !deadline.IsZero() && c.rdl.Before(deadline) && c.rdl.After(c.now) &&
+		deadline.Sub(c.rdl) < min(300*time.Millisecond, deadline.Sub(c.now)/10) {
+		return
+	}
+	c.setReadDeadline(deadline)
+}
+
+func (c *conn) setReadDeadline(deadline time.Time) {
+	c.nc.SetReadDeadline(deadline)
+	c.rdl = deadline
 }
 
 func (c *conn) requestedReason() Reason {
@@ -339,7 +372,7 @@ func (c *conn) readRequest() (*Request, Reason) {
 
 	c.headState.Store(headReading)
 	c.requests++
-	c.reqStart = time.Now()
+	c.reqStart = c.now
 	c.ls.requests.Add(1)
 	r := &c.req
 	c.head.Reset()
@@ -485,7 +518,7 @@ func (c *conn) selectServer(r *Request) {
 // timeout.
 func (c *conn) readHead(r *Request, deadline *time.Time) Reason {
 	if deadline.IsZero() {
-		*deadline = time.Now().Add(r.srv.headerTimeout)
+		*deadline = c.now.Add(r.srv.headerTimeout)
 	}
 	n, err := c.read(c.buf[c.last:], *deadline)
 	c.last += n
@@ -597,7 +630,7 @@ func (c *conn) waitKeepalive() Reason {
 	if m := lc.keepaliveMinTimeout; m > 0 {
 		first := min(m, timeout)
 		c.w.setState(c, stateIdleMin)
-		n, err := c.read(c.buf, time.Now().Add(first))
+		n, err := c.read(c.buf, c.now.Add(first))
 		if n > 0 {
 			c.last = n
 			if !c.w.setState(c, stateActive) {
@@ -621,7 +654,7 @@ func (c *conn) waitKeepalive() Reason {
 		timeout -= m
 	}
 	c.w.setState(c, stateIdle)
-	n, err := c.read(c.buf, time.Now().Add(timeout))
+	n, err := c.read(c.buf, c.now.Add(timeout))
 	if n > 0 {
 		c.last = n
 		if !c.w.setState(c, stateActive) {
@@ -736,7 +769,11 @@ func (c *conn) runLocation(r *Request) int {
 	if loc.ret != nil && loc != r.srv.unmatched {
 		return c.doReturn(r, loc.ret)
 	}
-	return loc.handler.Serve(&r.w, r)
+	rc := loc.handler.Serve(&r.w, r)
+	// The handler may have waited (an upstream, a file): what follows
+	// (a special response, the keep-alive timer) starts from now.
+	c.now = time.Now()
+	return rc
 }
 
 // updateLocationConfig applies the per-location keep-alive vetoes in
@@ -751,7 +788,7 @@ func (c *conn) updateLocationConfig(r *Request) {
 		r.veto(ReasonKeepaliveOff)
 	case c.requests >= lc.keepaliveRequests:
 		r.veto(ReasonKeepaliveRequests)
-	case lc.keepaliveTime >= 0 && time.Since(c.start).Milliseconds() > lc.keepaliveTime.Milliseconds():
+	case lc.keepaliveTime >= 0 && c.now.Sub(c.start).Milliseconds() > lc.keepaliveTime.Milliseconds():
 		r.veto(ReasonKeepaliveTime)
 	case c.head.MSIE6 && r.Method == h1.MethodPOST && lc.disableMSIE6:
 		r.veto(ReasonDisabledAgent)

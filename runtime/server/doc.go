@@ -7,9 +7,10 @@
 // An Instance is one nginx configuration. It has worker_processes Workers:
 // goroutine groups, each with its own accept loop on every listening
 // socket (a dup'd descriptor of the shared socket, as nginx workers inherit
-// it), its own worker_connections slots and its own queue of reusable
-// connections, reclaimed oldest-first when fewer than 1/16 of the slots are
-// free. Each connection is served by one goroutine running nginx's request
+// it), its own worker_connections slots and its own reusable connections,
+// reclaimed oldest-first when fewer than 1/16 of the slots are free
+// (connections record their state with atomics; the worker looks for the
+// oldest ones only then, so that the request cycle takes no lock). Each connection is served by one goroutine running nginx's request
 // cycle (conn.serve); requests get no goroutine of their own and the hot
 // path does not allocate.
 //

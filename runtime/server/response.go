@@ -121,6 +121,7 @@ func (w *ResponseWriter) WriteHeader() error {
 	if w.headerSent {
 		return nil
 	}
+	w.c.now = time.Now() // the handler may have waited
 	return w.sendHeader()
 }
 
@@ -128,6 +129,7 @@ func (w *ResponseWriter) WriteHeader() error {
 // and when the response ends (unless the client has pipelined another
 // request, which is answered first).
 func (w *ResponseWriter) Write(p []byte) (int, error) {
+	w.c.now = time.Now() // the handler may have waited
 	if !w.headerSent {
 		if w.status == 0 {
 			w.status = 200
@@ -159,6 +161,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 
 // Flush sends buffered bytes now.
 func (w *ResponseWriter) Flush() error {
+	w.c.now = time.Now() // the handler may have waited
 	if !w.headerSent {
 		if err := w.sendHeader(); err != nil {
 			return err
@@ -170,6 +173,7 @@ func (w *ResponseWriter) Flush() error {
 // SendFile sends n bytes of f as the body (sendfile where possible), with
 // send_timeout between writes.
 func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
+	w.c.now = time.Now() // the handler may have waited
 	if !w.headerSent {
 		if err := w.sendHeader(); err != nil {
 			return err
@@ -183,7 +187,7 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 	if err := c.flush(timeout); err != nil {
 		return err
 	}
-	c.lastWrite = time.Now()
+	c.lastWrite = c.now
 	sent, ok, err := c.rw.sendFile(f, n, timeout)
 	if ok {
 		w.sent += sent
@@ -299,7 +303,7 @@ func (w *ResponseWriter) sendHeader() error {
 	}
 	if !w.hasHeader("date") {
 		b = append(b, "Date: "...)
-		b = append(b, httpDate()...)
+		b = append(b, httpDate(c.now)...)
 		b = append(b, "\r\n"...)
 	}
 	if len(w.contentType) > 0 {
@@ -410,8 +414,7 @@ func (c *conn) appendRedirectHost(b []byte, r *Request) []byte {
 // NGX_TIMER_LAZY_DELAY), so a busy connection does not re-arm a timer on
 // every response.
 func (c *conn) armWrite(timeout time.Duration) {
-	now := time.Now()
-	want := now.Add(timeout)
+	want := c.now.Add(timeout)
 	slack := min(300*time.Millisecond, timeout/10)
 	if d := want.Sub(c.wdl); d >= 0 && d < slack {
 		return
@@ -428,7 +431,7 @@ func (c *conn) flush(timeout time.Duration) error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	c.lastWrite = time.Now() // before the client can see these bytes
+	c.lastWrite = c.now // before the client can see these bytes
 	if c.rw != nil {
 		_, err := c.rw.write(c.wbuf, timeout)
 		c.wbuf = c.wbuf[:0]
@@ -448,6 +451,7 @@ func (c *conn) flush(timeout time.Duration) error {
 		b = b[n:]
 		if err != nil {
 			if isTimeout(err) && n > 0 && c.closeReq.Load() == 0 {
+				c.now = time.Now() // progress: send_timeout from now
 				continue
 			}
 			c.wbuf = c.wbuf[:0]
@@ -484,8 +488,8 @@ type dateEntry struct {
 
 var dateCache atomic.Pointer[dateEntry]
 
-func httpDate() []byte {
-	now := time.Now().Unix()
+func httpDate(t time.Time) []byte {
+	now := t.Unix()
 	if d := dateCache.Load(); d != nil && d.sec == now {
 		return d.b
 	}

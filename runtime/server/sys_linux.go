@@ -48,7 +48,12 @@ func (rw *rawWriter) sendFile(f *os.File, n int64, timeout time.Duration) (sent 
 		if !rw.progress() {
 			return
 		}
+		waited := false
 		err = rw.rc.Write(func(sfd uintptr) bool {
+			if waited {
+				rw.c.now = time.Now() // woken up: timers start from now
+			}
+			waited = true
 			for sent < n {
 				k, serr := syscall.Sendfile(int(sfd), int(ffd), &off, int(min(n-sent, 1<<30)))
 				if k > 0 {

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,13 +25,11 @@ type Worker struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	mu        sync.Mutex
-	conns     map[*conn]struct{}
-	free      int // free connection slots (worker_connections minus listeners and connections)
-	head      *conn
-	tail      *conn // oldest reusable connection
-	reusableN int
-	lastWarn  int64
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	free     int // free connection slots (worker_connections minus listeners and connections)
+	lastWarn int64
+	reclaim  []*conn // drain's scratch list
 
 	exiting atomic.Bool
 	exitWhy atomic.Uint32
@@ -181,14 +181,24 @@ func (w *Worker) accept(nc *net.TCPConn, l *listener) {
 	w.free--
 	c := newConn(w, nc, ac, l.stats)
 	w.conns[c] = struct{}{}
-	w.pushReusable(c)
-	c.state = stateNew
+	c.st.Store(uint32(stateNew))
 	w.wg.Add(1)
 	w.mu.Unlock()
 	go func() {
 		defer w.wg.Done()
 		c.serve()
 	}()
+}
+
+// connReleased is set in conn.st once the connection's slot is back in
+// the worker's free count.
+const connReleased = 1 << 8
+
+// reusable reports whether a connection in state st may be reclaimed
+// (ngx_reusable_connection): waiting for its first request, idle between
+// requests, or in lingering close.
+func reusable(st connState) bool {
+	return st == stateNew || st == stateIdle || st == stateLingering
 }
 
 // drain closes the oldest reusable connections when fewer than 1/16 of
@@ -199,7 +209,22 @@ func (w *Worker) drain() {
 	if !w.ic.version.AtLeast(config.V1_19_2) {
 		threshold = 0
 	}
-	if w.free > threshold || w.reusableN == 0 {
+	if w.free > threshold {
+		return
+	}
+	// nginx keeps its reusable connections in a queue; here they are
+	// found when needed, so that the request cycle takes no lock.
+	cands := w.reclaim[:0]
+	for c := range w.conns {
+		if st := c.st.Load(); st&connReleased == 0 && reusable(connState(st)) {
+			cands = append(cands, c)
+		}
+	}
+	defer func() {
+		clear(cands)
+		w.reclaim = cands[:0]
+	}()
+	if len(cands) == 0 {
 		return
 	}
 	if now := time.Now().Unix(); now != w.lastWarn {
@@ -207,81 +232,57 @@ func (w *Worker) drain() {
 		w.inst.log.Warn(strconv.Itoa(w.ic.workerConns)+" worker_connections are not enough, reusing connections",
 			"instance", w.ic.src.Name, "worker", w.id)
 	}
-	n := max(1, min(32, w.reusableN/8))
-	for i := 0; i < n && w.tail != nil; i++ {
-		c := w.tail
-		w.unlink(c)
-		c.released = true
+	n := max(1, min(32, len(cands)/8))
+	slices.SortFunc(cands, func(a, b *conn) int {
+		if c := cmp.Compare(a.reuseAt.Load(), b.reuseAt.Load()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	for _, c := range cands {
+		if n == 0 {
+			break
+		}
+		st := c.st.Load()
+		if st&connReleased != 0 || !reusable(connState(st)) || !c.st.CompareAndSwap(st, st|connReleased) {
+			continue // became active meanwhile
+		}
+		n--
 		w.free++
 		c.requestClose(ReasonConnectionPressure)
 	}
 }
 
-// setState records a connection's state and keeps the reusable queue in
-// order (ngx_reusable_connection). It reports false when the connection
-// must close instead: it was reclaimed, or it would go idle while the
-// worker is exiting.
+// setState records a connection's state (ngx_reusable_connection) without
+// the worker's lock. It reports false when the connection must close
+// instead: it was reclaimed, or it would go idle while the worker is
+// exiting.
+//
+// A connection becoming reusable takes the place of its last write in
+// the reclaim order, not of its arrival here: nginx makes a connection
+// reusable in the same event handler that wrote the end of its response
+// (ngx_http_set_keepalive), before it can see anything the client does
+// next; a goroutine may be late to do so.
 func (w *Worker) setState(c *conn, st connState) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c.released {
-		return false
+	if reusable(st) {
+		c.reuseAt.Store(c.lastWrite.UnixNano())
 	}
-	if c.queued {
-		w.unlink(c)
+	for {
+		old := c.st.Load()
+		if old&connReleased != 0 {
+			return false
+		}
+		if c.st.CompareAndSwap(old, uint32(st)) {
+			break
+		}
 	}
+	// shutdown sets exiting, then closes the idle connections it sees:
+	// one of the two sides sees the other's store.
 	if st == stateIdle && w.exiting.Load() {
 		c.requestClose(w.exitReason())
 		return false
 	}
-	c.state = st
-	if st == stateNew || st == stateIdle || st == stateLingering {
-		c.reuseAt = c.lastWrite
-		w.pushReusable(c)
-	}
 	return true
-}
-
-// pushReusable puts c into the reusable queue, newest first, ordered by
-// c.reuseAt. nginx makes a connection reusable in the same event handler
-// that wrote the end of its response (ngx_http_set_keepalive), before it
-// can see anything a client does next; a goroutine may be late to do so,
-// so its place is that of its last write, not of its arrival here.
-func (w *Worker) pushReusable(c *conn) {
-	var prev *conn
-	next := w.head
-	for next != nil && next.reuseAt.After(c.reuseAt) {
-		prev, next = next, next.next
-	}
-	c.prev, c.next = prev, next
-	if prev != nil {
-		prev.next = c
-	} else {
-		w.head = c
-	}
-	if next != nil {
-		next.prev = c
-	} else {
-		w.tail = c
-	}
-	c.queued = true
-	w.reusableN++
-}
-
-func (w *Worker) unlink(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		w.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		w.tail = c.prev
-	}
-	c.prev, c.next = nil, nil
-	c.queued = false
-	w.reusableN--
 }
 
 // requestClose asks a connection's goroutine to close it and wakes it.
@@ -294,15 +295,10 @@ func (c *conn) requestClose(reason Reason) {
 // closed is called by a connection's goroutine once its socket is closed.
 func (w *Worker) closed(c *conn, reason Reason) {
 	w.mu.Lock()
-	if c.queued {
-		w.unlink(c)
-	}
 	delete(w.conns, c)
-	if !c.released {
-		c.released = true
+	if c.st.Swap(uint32(stateClosed)|connReleased)&connReleased == 0 {
 		w.free++
 	}
-	c.state = stateClosed
 	w.mu.Unlock()
 	c.ls.closes[reason].Add(1)
 	if c.end == EndRST {
@@ -332,7 +328,7 @@ func (w *Worker) shutdown(reason Reason) {
 	// ngx_close_idle_connections: only keep-alive connections that are
 	// idle; new connections and those in lingering close stay.
 	for c := range w.conns {
-		if c.state == stateIdle {
+		if connState(c.st.Load()) == stateIdle {
 			c.requestClose(reason)
 		}
 	}
@@ -375,10 +371,14 @@ func (w *Worker) forceClose(reason Reason, all bool) {
 func (w *Worker) snapshot() WorkerStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ws := WorkerStats{ID: w.id, Free: w.free, Reusable: w.reusableN, Exiting: w.exiting.Load()}
+	ws := WorkerStats{ID: w.id, Free: w.free, Exiting: w.exiting.Load()}
 	for c := range w.conns {
 		ws.Connections++
-		switch c.state {
+		st := c.st.Load()
+		if st&connReleased == 0 && reusable(connState(st)) {
+			ws.Reusable++
+		}
+		switch connState(st & 0xff) {
 		case stateIdle, stateIdleMin:
 			ws.Idle++
 		case stateNew:

@@ -22,6 +22,9 @@ type rawWriter struct {
 	n       int
 	timeout time.Duration
 	err     error
+	// waited is set once writeStep has been called: a further call
+	// comes after a wait for writability.
+	waited bool
 }
 
 func newRawWriter(c *conn) *rawWriter {
@@ -40,7 +43,7 @@ func newRawWriter(c *conn) *rawWriter {
 // write writes all of p unless the socket fails, send_timeout passes
 // without progress, or the worker asks the connection to close.
 func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
-	rw.p, rw.n, rw.timeout, rw.err = p, 0, timeout, nil
+	rw.p, rw.n, rw.timeout, rw.err, rw.waited = p, 0, timeout, nil, false
 	var err error
 	if rw.progress() {
 		err = rw.rc.Write(rw.step)
@@ -54,6 +57,10 @@ func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
 }
 
 func (rw *rawWriter) writeStep(fd uintptr) bool {
+	if rw.waited {
+		rw.c.now = time.Now() // woken up: timers start from now
+	}
+	rw.waited = true
 	for len(rw.p) > 0 {
 		n, err := syscall.Write(int(fd), rw.p)
 		if n > 0 {
