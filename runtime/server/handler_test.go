@@ -246,3 +246,35 @@ func TestStatusLinePassedThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestAbortUnsent: a response given up as an internal error before
+// anything was written leaves the client with nothing but the close, the
+// head included (ngx_http_upstream_finalize_request with NGX_ERROR does
+// not flush); Abort flushes what it has.
+func TestAbortUnsent(t *testing.T) {
+	failing := func(unsent bool) Handler {
+		return HandlerFunc(func(w *ResponseWriter, r *Request) int {
+			w.SetStatus(200)
+			w.SetContentLength(-1)
+			w.WriteString("partial")
+			if unsent {
+				w.AbortUnsent()
+			} else {
+				w.Abort()
+			}
+			return StatusDone
+		})
+	}
+	s := startWith(t, instHCL("", server(loc("exact", "/unsent", "")+loc("exact", "/abort", ""))),
+		map[string]Handler{"/unsent": failing(true), "/abort": failing(false)})
+	cl := dial(t, s.addr)
+	cl.send("GET /unsent HTTP/1.1\r\nHost: t\r\n\r\n")
+	if how, data, _ := cl.end(time.Second); how != "fin" || data != "" {
+		t.Errorf("AbortUnsent: %s %q, want a bare FIN", how, data)
+	}
+	cl = dial(t, s.addr)
+	cl.send("GET /abort HTTP/1.1\r\nHost: t\r\n\r\n")
+	if how, data, _ := cl.end(time.Second); how != "fin" || !strings.HasSuffix(data, "7\r\npartial\r\n") {
+		t.Errorf("Abort: %s %q, want the truncated response", how, data)
+	}
+}

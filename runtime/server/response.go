@@ -37,7 +37,8 @@ type ResponseWriter struct {
 	chunked    bool
 	sent       int64
 	aborted    bool
-	errStatus  int // nginx r->err_status: overrides the status
+	dropUnsent bool // AbortUnsent: what is still buffered is not sent
+	errStatus  int  // nginx r->err_status: overrides the status
 }
 
 type span struct{ off, n int }
@@ -50,6 +51,7 @@ func (w *ResponseWriter) reset(r *Request) {
 	w.acceptRanges = false
 	w.names, w.values, w.arena = w.names[:0], w.values[:0], w.arena[:0]
 	w.headerSent, w.headerOnly, w.chunked, w.aborted = false, false, false, false
+	w.dropUnsent = false
 	w.sent, w.errStatus = 0, 0
 }
 
@@ -113,6 +115,18 @@ func (w *ResponseWriter) HeaderSent() bool { return w.headerSent }
 func (w *ResponseWriter) Abort() {
 	w.aborted = true
 	w.r.veto(ReasonUpstreamTruncated)
+}
+
+// AbortUnsent is Abort for a failure nginx treats as an internal error
+// (ngx_http_upstream_finalize_request with NGX_ERROR, e.g. an invalid
+// chunked body from the upstream): it does not flush, so what is still
+// buffered is dropped, the head too when it was not written yet (nginx
+// holds a small head back under postpone_output), and the connection
+// closes. Abort is for the failures nginx finalizes with 502 or 504,
+// which flush first.
+func (w *ResponseWriter) AbortUnsent() {
+	w.Abort()
+	w.dropUnsent = true
 }
 
 // WriteHeader sends the response head now (it is sent on the first Write
@@ -217,7 +231,11 @@ func (w *ResponseWriter) finish() error {
 		w.Abort()
 	}
 	if w.aborted {
-		c.flush(w.r.loc.sendTimeout)
+		if w.dropUnsent {
+			c.wbuf = c.wbuf[:0]
+		} else {
+			c.flush(w.r.loc.sendTimeout)
+		}
 		return errAborted
 	}
 	if w.chunked && !w.headerOnly {
