@@ -32,6 +32,11 @@
 // Run also checks each finding's shape (positions inside the file, a
 // message, a known file) and, for findings with a fix, that the fixed
 // configs parse and no longer produce findings of the rule that carry a fix.
+//
+// A family's test is one call: RunAll(t, "../testdata", Analyzers) checks
+// each analyzer's fields, its Bad and Good examples and its cases. GenLarge
+// and LargeTree generate the project's include-heavy gen_large.py tree for
+// seed tests and benchmarks.
 package linttest
 
 import (
