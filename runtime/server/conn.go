@@ -770,9 +770,12 @@ func (c *conn) runLocation(r *Request) int {
 		return c.doReturn(r, loc.ret)
 	}
 	rc := loc.handler.Serve(&r.w, r)
-	// The handler may have waited (an upstream, a file): what follows
-	// (a special response, the keep-alive timer) starts from now.
-	c.now = time.Now()
+	if _, ok := loc.handler.(*proxyHandler); !ok {
+		// The handler may have waited (a file, anything): what follows
+		// (a special response, the keep-alive timer) starts from now.
+		// The proxy keeps c.now at its last wake-up itself.
+		c.now = time.Now()
+	}
 	return rc
 }
 

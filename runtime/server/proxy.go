@@ -221,6 +221,7 @@ func (h *proxyHandler) Serve(w *ResponseWriter, r *Request) int {
 	st := proxyStates.Get().(*proxyState)
 	st.start(h, w, r)
 	res := uw.Proxy(r.Context(), h.p, &st.req, st)
+	st.clock()
 	rc := st.finish(&res)
 	st.reset()
 	proxyStates.Put(st)
@@ -321,6 +322,16 @@ func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		req.RemoteAddr = ta.AddrPort()
 	}
+	req.Now = c.now
+}
+
+// clock brings the connection's clock up to the exchange's last wake-up
+// (upstream.Request.Now), so that the client side's timers start from
+// it without reading the clock.
+func (st *proxyState) clock() {
+	if c := st.r.c; st.req.Now.After(c.now) {
+		c.now = st.req.Now
+	}
 }
 
 func (st *proxyState) reset() {
@@ -411,6 +422,7 @@ func (st *proxyState) clientClosed() bool {
 func (st *proxyState) WriteHead(h *upstream.ClientHead) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.clock()
 	w := st.w
 	w.SetStatus(h.Status)
 	if h.StatusLine != "" {
@@ -428,14 +440,15 @@ func (st *proxyState) WriteHead(h *upstream.ClientHead) error {
 			w.AddHeader(f.Name, f.Value)
 		}
 	}
-	return st.fail(w.WriteHeader())
+	return st.fail(w.writeHeader())
 }
 
 // Write appends body bytes (chunked by the server when needed).
 func (st *proxyState) Write(p []byte) (int, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n, err := st.w.Write(p)
+	st.clock()
+	n, err := st.w.write(p)
 	return n, st.fail(err)
 }
 
@@ -448,7 +461,8 @@ func (st *proxyState) Flush() error {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.fail(st.w.Flush())
+	st.clock()
+	return st.fail(st.w.flush())
 }
 
 // Tunnel sends the 101 head and hands over the client socket with any

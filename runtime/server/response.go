@@ -139,11 +139,24 @@ func (w *ResponseWriter) WriteHeader() error {
 	return w.sendHeader()
 }
 
+// writeHeader is WriteHeader for a caller that keeps c.now current.
+func (w *ResponseWriter) writeHeader() error {
+	if w.headerSent {
+		return nil
+	}
+	return w.sendHeader()
+}
+
 // Write appends body bytes. They are sent when the buffer fills, on Flush,
 // and when the response ends (unless the client has pipelined another
 // request, which is answered first).
 func (w *ResponseWriter) Write(p []byte) (int, error) {
 	w.c.now = time.Now() // the handler may have waited
+	return w.write(p)
+}
+
+// write is Write for a caller that keeps c.now current.
+func (w *ResponseWriter) write(p []byte) (int, error) {
 	if !w.headerSent {
 		if w.status == 0 {
 			w.status = 200
@@ -176,6 +189,11 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 // Flush sends buffered bytes now.
 func (w *ResponseWriter) Flush() error {
 	w.c.now = time.Now() // the handler may have waited
+	return w.flush()
+}
+
+// flush is Flush for a caller that keeps c.now current.
+func (w *ResponseWriter) flush() error {
 	if !w.headerSent {
 		if err := w.sendHeader(); err != nil {
 			return err

@@ -219,7 +219,7 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 		return len(s), nil
 	}
 	if w.chunked {
-		return w.Write([]byte(s))
+		return w.write([]byte(s))
 	}
 	w.c.wbuf = append(w.c.wbuf, s...)
 	w.sent += int64(len(s))

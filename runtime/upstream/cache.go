@@ -19,7 +19,9 @@ const (
 // starts watching it for read events. A connection reused sooner (the
 // common case under load) never gets one: taking it checks the socket
 // without waiting instead (probe), which sees every event that arrived
-// before the take, as nginx's event loop would have.
+// before the take, as nginx's event loop would have. One timer per group
+// (sweep) starts the watchers, so that saving and taking a connection
+// moves no timer.
 const watchDelay = 50 * time.Millisecond
 
 // upConn is one connection to a peer.
@@ -34,13 +36,14 @@ type upConn struct {
 
 	// sock probes the socket without reading (nil: not supported).
 	sock *sockProbe
+	// rdl is the read deadline set through armRead and setReadDeadline.
+	rdl time.Time
 
 	// Guarded by the group's mutex while the connection is in the cache.
 	state     uint8
 	item      *cacheItem
 	idleSince time.Time
-	idleTimer *time.Timer // armed while idle until the watcher starts
-	watching  bool        // a watcher goroutine is reading the socket
+	watching  bool // a watcher goroutine is reading the socket
 	// watched is set when the connection left the cache with a watcher
 	// running; settle stops it.
 	watched   bool
@@ -157,26 +160,61 @@ func (k *kaCache) drain() []*upConn {
 // startWatch arms the idle handling of a connection just saved in the
 // cache (idleSince set): any read event closes it
 // (ngx_http_upstream_keepalive_close_handler), and so does the idle
-// timeout. Called without the group mutex.
+// timeout. The group's sweep timer is moved only when this connection is
+// due before every other one, which under load it never is. Called with
+// the group mutex held.
 func (g *group) startWatch(c *upConn) {
-	c.idleTimer.Reset(min(watchDelay, g.up.keepalive.timeout))
-}
-
-// idleFired starts watching a connection that stayed idle for watchDelay:
-// this goroutine blocks reading it until an event or the idle timeout.
-func (g *group) idleFired(c *upConn) {
-	g.mu.Lock()
-	if c.state != connIdle || c.watching {
-		g.mu.Unlock()
+	wait := min(watchDelay, g.up.keepalive.timeout)
+	due := c.idleSince.Add(wait)
+	if !g.sweepAt.IsZero() && !due.Before(g.sweepAt) {
 		return
 	}
-	c.watching = true
-	c.watchDone = make(chan struct{})
-	c.watchErr = nil
-	_ = c.nc.SetReadDeadline(c.idleSince.Add(g.up.keepalive.timeout))
-	g.w.watchers.Add(1)
+	g.sweepAt = due
+	if g.sweeper == nil {
+		g.sweeper = time.AfterFunc(wait, g.sweep)
+	} else {
+		g.sweeper.Reset(wait)
+	}
+}
+
+// sweep starts a watcher for every cached connection idle for
+// watchDelay (or its keep-alive timeout, if shorter) and re-arms itself
+// for the next one due.
+func (g *group) sweep() {
+	wait := min(watchDelay, g.up.keepalive.timeout)
+	g.mu.Lock()
+	now := time.Now()
+	g.sweepAt = time.Time{}
+	var next time.Time
+	var start []*upConn
+	if g.cache != nil {
+		for it := g.cache.head.next; it != &g.cache.head; it = it.next {
+			c := it.c
+			if c.watching {
+				continue
+			}
+			if due := c.idleSince.Add(wait); due.After(now) {
+				if next.IsZero() || due.Before(next) {
+					next = due
+				}
+				continue
+			}
+			c.watching = true
+			c.watchDone = make(chan struct{})
+			c.watchErr = nil
+			c.setReadDeadline(c.idleSince.Add(g.up.keepalive.timeout))
+			g.w.watchers.Add(1)
+			start = append(start, c)
+		}
+	}
+	if !next.IsZero() {
+		g.sweepAt = next
+		g.sweeper.Reset(next.Sub(now))
+	}
 	g.mu.Unlock()
-	g.watch(c, c.watchDone)
+	for _, c := range start {
+		go g.watch(c, c.watchDone)
+	}
 }
 
 func (g *group) watch(c *upConn, done chan struct{}) {
@@ -212,21 +250,37 @@ func (g *group) watch(c *upConn, done chan struct{}) {
 
 var errUnexpectedData = errors.New("unexpected data from upstream on idle keepalive connection")
 
+// armRead arms the read deadline for a wait that must end at deadline,
+// keeping an armed deadline a little earlier than that (less than
+// min(300 ms, a tenth of the wait)) and still ahead of now: the reader
+// waits on when it fires (nginx likewise leaves a timer alone that would
+// move by less than NGX_TIMER_LAZY_DELAY). A connection serving request
+// after request then moves its timer now and then, not every time.
+func (c *upConn) armRead(deadline, now time.Time) {
+	if c.rdl.Before(deadline) && c.rdl.After(now) &&
+		deadline.Sub(c.rdl) < min(300*time.Millisecond, deadline.Sub(now)/10) {
+		return
+	}
+	c.setReadDeadline(deadline)
+}
+
+func (c *upConn) setReadDeadline(t time.Time) {
+	_ = c.nc.SetReadDeadline(t)
+	c.rdl = t
+}
+
 // settle ends the idle handling of a connection removed from the cache and
 // reports whether it is still usable: a read event that arrived before the
 // removal means the connection is gone, as if nginx had handled that event
 // first. Call it after take, without the group mutex.
 func (c *upConn) settle() error {
 	if !c.watched {
-		// The timer's function may still run; it finds the connection
-		// taken and returns.
-		c.idleTimer.Stop()
 		return c.sock.probe()
 	}
 	c.watched = false
 	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 	<-c.watchDone
-	_ = c.nc.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	if c.watchErr != nil && !errors.Is(c.watchErr, os.ErrDeadlineExceeded) {
 		return c.watchErr
 	}

@@ -57,6 +57,12 @@ type Request struct {
 	// closed client ends the request with 499 and the upstream connection
 	// is closed). May be nil.
 	ClientClosed func() bool
+	// Now is the time the caller last woke up (zero: read the clock).
+	// The exchange takes its timers from it and sets it to the time of
+	// each of its own wake-ups, so that the caller's timers after the
+	// exchange start from the last event without reading the clock, as
+	// nginx uses the time cached at its event loop's last wake-up.
+	Now time.Time
 }
 
 // ClientHead is the response head the server must send to the client.
@@ -190,7 +196,8 @@ type exchange struct {
 	acc  []byte
 	wbuf []byte // request head and small body, written at once
 
-	headArmed bool // the first read deadline of readHead is set
+	headArmed bool      // the first read deadline of readHead is set
+	headUntil time.Time // ... and the proxy_read_timeout it waits for
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{buf: make([]byte, 16<<10)} }}
@@ -203,7 +210,10 @@ func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseW
 	x := exchangePool.Get().(*exchange)
 	buf, reqHead, tried := x.buf, x.reqHead[:0], x.pick.tried[:0]
 	rhHeader, chHeader, acc, wbuf := x.rh.Header[:0], x.ch.Header[:0], x.acc[:0], x.wbuf[:0]
-	now := time.Now()
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: now, now: now}
 	x.pick.tried = tried
 	x.rh.Header, x.ch.Header, x.acc, x.wbuf = rhHeader, chHeader, acc, wbuf
@@ -222,6 +232,13 @@ func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseW
 	}
 	exchangePool.Put(x)
 	return res
+}
+
+// tick reads the clock after a wait: the exchange's timers, and the
+// caller's after it, start from this wake-up.
+func (x *exchange) tick() {
+	x.now = time.Now()
+	x.req.Now = x.now
 }
 
 func (x *exchange) run() {
@@ -262,7 +279,7 @@ func (x *exchange) run() {
 				x.finish(clientBodyStatus(err), err)
 				return
 			}
-			x.now = time.Now()
+			x.tick()
 			x.body = b
 			bodyLen = int64(len(b))
 		} else if !req.Chunked {
@@ -443,7 +460,7 @@ func (x *exchange) connectLoop() {
 		x.requestSent, x.bodySent, x.gotBytes, x.keepalive, x.connClose = false, false, false, false, false
 		g := x.g
 		if try > 0 {
-			x.now = time.Now()
+			x.tick()
 		}
 		g.mu.Lock()
 		pr := x.pick.get(x.now.Unix())
@@ -466,7 +483,7 @@ func (x *exchange) connectLoop() {
 		if c == nil {
 			var err error
 			c, err = x.w.dial(x.ctx, g, pr, x.p.connectTO)
-			x.now = time.Now()
+			x.tick()
 			if err == errNoSlots {
 				// ngx_event_connect_peer fails: 500, no retry, the peer
 				// is not blamed.
@@ -653,6 +670,7 @@ func (x *exchange) sendRequest() error {
 		}
 		x.armHeadRead()
 		n, werr, _ := c.sock.writeAndWait(b)
+		x.tick() // woken up by the response (or the deadline)
 		switch {
 		case werr == nil:
 			return nil
@@ -685,16 +703,16 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 	limit := x.p.bufferSize
 	check := x.checksClient()
 	until := x.now.Add(x.p.readTO) // proxy_read_timeout since the last progress
+	if x.headArmed {
+		until = x.headUntil // armed before sendRequest's wait
+	}
 	for first := true; ; first = false {
-		if !first {
-			x.now = time.Now()
-		}
 		if !first || !x.headArmed {
 			dl := until
 			if check && x.now.Add(clientCheckEvery).Before(dl) {
 				dl = x.now.Add(clientCheckEvery)
 			}
-			_ = c.nc.SetReadDeadline(dl)
+			c.setReadDeadline(dl)
 		}
 		x.headArmed = false
 		n := c.br.Buffered()
@@ -721,16 +739,20 @@ func (x *exchange) readHead() (*ResponseHead, error) {
 			}
 			buf, err = c.br.Peek(len(buf) + 1)
 			if err == nil {
-				until = time.Now().Add(x.p.readTO)
+				x.tick()
+				until = x.now.Add(x.p.readTO)
 				continue
 			}
 		}
+		x.tick() // the read waited
 		if err == io.EOF {
 			return nil, errPrematureClose
 		}
-		if check && isTimeout(err) && time.Now().Before(until) && (x.pump == nil || !x.pump.failed.Load()) {
-			// ngx_http_upstream_check_broken_connection
-			if x.req.ClientClosed() {
+		if isTimeout(err) && (x.pump == nil || !x.pump.failed.Load()) && x.now.Before(until) {
+			// A client check, or an earlier deadline kept by
+			// upConn.armRead: wait on.
+			if check && x.req.ClientClosed() {
+				// ngx_http_upstream_check_broken_connection
 				return nil, errClientAbort
 			}
 			continue
@@ -748,11 +770,12 @@ func (x *exchange) checksClient() bool {
 
 // armHeadRead sets the deadline readHead's first wait uses.
 func (x *exchange) armHeadRead() {
-	dl := x.now.Add(x.p.readTO)
+	x.headUntil = x.now.Add(x.p.readTO)
+	dl := x.headUntil
 	if x.checksClient() && x.now.Add(clientCheckEvery).Before(dl) {
 		dl = x.now.Add(clientCheckEvery)
 	}
-	_ = x.c.nc.SetReadDeadline(dl)
+	x.c.armRead(dl, x.now)
 	x.headArmed = true
 }
 
@@ -862,7 +885,7 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 		return
 	}
 	x.c = nil
-	now := time.Now()
+	now := x.now
 	reason := CloseReason(numCloseReasons)
 	var detail error
 	// A failure mid-body is not reported to the balancer (nginx frees the
@@ -897,6 +920,7 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 	if reason == numCloseReasons {
 		evicted = g.cache.put(c, x.tag)
 		c.idleSince = now
+		g.startWatch(c)
 	}
 	pr := x.pick.current
 	disabled := x.pick.free(failed, now.Unix())
@@ -906,9 +930,6 @@ func (x *exchange) release(failed bool, failReason CloseReason, cause error) {
 			slog.String("upstream", x.up.name), slog.String("peer", pr.name))
 	}
 	if reason == numCloseReasons {
-		// Armed after the unlock: a take in between finds the timer
-		// stopped, and a late firing finds the connection not idle.
-		g.startWatch(c)
 		cstats.Returned.Add(1)
 		cstats.Idle.Add(1)
 		if evicted != nil {
@@ -1010,8 +1031,8 @@ func (x *exchange) hasClientUpgrade() bool {
 // close-delimited body read from buffered bytes never does.
 func (x *exchange) readBody(p []byte) (int, error) {
 	if x.c.br.Buffered() == 0 || x.bodyR.mode == frameChunked {
-		x.now = time.Now()
-		_ = x.c.nc.SetReadDeadline(x.now.Add(x.p.readTO))
+		x.tick()
+		x.c.setReadDeadline(x.now.Add(x.p.readTO))
 	}
 	return x.bodyR.Read(p)
 }

@@ -293,6 +293,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (e *env) peerStats(upstream, peer string) *PeerCounters { return e.set.stats.Peer(upstream, peer) }
+// peerStats returns a copy of one peer's counters summed over the workers.
+func (e *env) peerStats(upstream, peer string) *PeerCounters {
+	ps := e.set.stats.sum(statsKey{upstream, peer})
+	pc := new(PeerCounters)
+	pc.Opened.Store(ps.Opened)
+	pc.Reused.Store(ps.Reused)
+	pc.Returned.Store(ps.Returned)
+	pc.Requests.Store(ps.Requests)
+	pc.Failures.Store(ps.Failures)
+	pc.Idle.Store(ps.Idle)
+	for _, r := range CloseReasons() {
+		pc.Closed[r].Store(ps.Closed[r.String()])
+	}
+	return pc
+}
 
 var netipZero = netip.Addr{}

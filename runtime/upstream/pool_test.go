@@ -278,6 +278,7 @@ func TestShutdownClosesIdleAndStopsCaching(t *testing.T) {
 		t.Fatalf("shutdown closes %d idle %d", ps.Closed[CloseShutdown].Load(), ps.Idle.Load())
 	}
 	e.do(p, get("GET", "/"))
+	ps = e.peerStats("app", b.addr())
 	if ps.Closed[CloseShutdown].Load() != 2 || ps.Returned.Load() != 1 {
 		t.Fatalf("a connection was cached while exiting")
 	}

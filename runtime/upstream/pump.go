@@ -118,6 +118,9 @@ func (x *exchange) stopPump() error {
 	x.bodySent = x.pump.finished()
 	if x.c != nil {
 		_ = x.c.nc.SetWriteDeadline(time.Time{})
+		if x.pump.failed.Load() {
+			x.c.rdl = time.Unix(1, 0) // fail woke the reader this way
+		}
 	}
 	return err
 }

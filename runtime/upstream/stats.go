@@ -71,7 +71,9 @@ func CloseReasons() []CloseReason {
 }
 
 // PeerCounters are the live counters of one peer (one address of one
-// upstream), summed over all workers.
+// upstream). Each worker counts in its own copy, so that requests on
+// different CPUs do not contend for the same cache lines; Snapshot sums
+// them.
 type PeerCounters struct {
 	Opened   atomic.Int64 // connections dialled successfully
 	Reused   atomic.Int64 // connections taken from the keep-alive cache
@@ -85,24 +87,54 @@ type PeerCounters struct {
 // Stats holds the counters of every upstream and peer of a Set.
 type Stats struct {
 	mu    sync.Mutex
-	peers map[statsKey]*PeerCounters
+	peers map[statsKey][]*PeerCounters // per shard: 0, then worker ID + 1
 }
 
 type statsKey struct{ upstream, peer string }
 
-func newStats() *Stats { return &Stats{peers: make(map[statsKey]*PeerCounters)} }
+func newStats() *Stats { return &Stats{peers: make(map[statsKey][]*PeerCounters)} }
 
-// Peer returns (creating if needed) the counters of one peer.
+// Peer returns (creating if needed) the counters of one peer that belong
+// to no worker. Snapshot adds every worker's counters to them.
 func (s *Stats) Peer(upstream, peer string) *PeerCounters {
+	return s.shard(upstream, peer, 0)
+}
+
+// shard returns (creating if needed) counters of one peer for shard i.
+func (s *Stats) shard(upstream, peer string, i int) *PeerCounters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := statsKey{upstream, peer}
-	pc := s.peers[k]
-	if pc == nil {
-		pc = new(PeerCounters)
-		s.peers[k] = pc
+	shards := s.peers[k]
+	for len(shards) <= i {
+		shards = append(shards, new(PeerCounters))
 	}
-	return pc
+	s.peers[k] = shards
+	return shards[i]
+}
+
+// sum adds the counters of every shard of one peer.
+func (s *Stats) sum(k statsKey) PeerSnapshot {
+	s.mu.Lock()
+	shards := s.peers[k]
+	s.mu.Unlock()
+	ps := PeerSnapshot{Upstream: k.upstream, Peer: k.peer, Closed: make(map[string]int64, numCloseReasons)}
+	var closed [numCloseReasons]int64
+	for _, pc := range shards {
+		ps.Opened += pc.Opened.Load()
+		ps.Reused += pc.Reused.Load()
+		ps.Returned += pc.Returned.Load()
+		ps.Requests += pc.Requests.Load()
+		ps.Failures += pc.Failures.Load()
+		ps.Idle += pc.Idle.Load()
+		for r := range closed {
+			closed[r] += pc.Closed[r].Load()
+		}
+	}
+	for r, v := range closed {
+		ps.Closed[CloseReason(r).String()] = v
+	}
+	return ps
 }
 
 // PeerSnapshot is a copy of one peer's counters.
@@ -141,16 +173,7 @@ func (s *Stats) Snapshot() []UpstreamSnapshot {
 	})
 	var out []UpstreamSnapshot
 	for _, k := range keys {
-		pc := s.Peer(k.upstream, k.peer)
-		ps := PeerSnapshot{
-			Upstream: k.upstream, Peer: k.peer,
-			Opened: pc.Opened.Load(), Reused: pc.Reused.Load(), Returned: pc.Returned.Load(),
-			Requests: pc.Requests.Load(), Failures: pc.Failures.Load(), Idle: pc.Idle.Load(),
-			Closed: make(map[string]int64, numCloseReasons),
-		}
-		for r := CloseReason(0); r < numCloseReasons; r++ {
-			ps.Closed[r.String()] = pc.Closed[r].Load()
-		}
+		ps := s.sum(k)
 		if len(out) == 0 || out[len(out)-1].Name != k.upstream {
 			out = append(out, UpstreamSnapshot{Name: k.upstream, Totals: PeerSnapshot{Upstream: k.upstream, Closed: map[string]int64{}}})
 		}

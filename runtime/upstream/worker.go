@@ -21,6 +21,10 @@ type group struct {
 	method  int
 	points  []chashPoint
 	cache   *kaCache // nil: nothing is cached
+
+	// The idle watchers' timer (cache.go: startWatch, sweep), guarded by mu.
+	sweeper *time.Timer
+	sweepAt time.Time // when sweeper fires; zero: not armed
 }
 
 // Worker is the upstream state of one server worker: per-upstream peers
@@ -67,7 +71,7 @@ func (s *Set) NewWorker(id int) *Worker {
 }
 
 func (w *Worker) newGroup(u *Upstream) *group {
-	stats := func(name string) *PeerCounters { return w.set.stats.Peer(u.name, name) }
+	stats := func(name string) *PeerCounters { return w.set.stats.shard(u.name, name, max(w.id+1, 0)) }
 	g := &group{w: w, up: u, method: u.method, points: u.points}
 	g.primary = tierFromConf(u.primary, stats)
 	if len(u.backup) > 0 {
@@ -103,6 +107,10 @@ func (w *Worker) Shutdown() {
 		}
 		g.mu.Lock() // release checks exiting under this lock
 		conns := g.cache.drain()
+		if g.sweeper != nil {
+			g.sweeper.Stop()
+			g.sweepAt = time.Time{}
+		}
 		g.mu.Unlock()
 		for _, c := range conns {
 			_ = c.settle()
@@ -128,8 +136,6 @@ func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Dura
 		return nil, err
 	}
 	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now(), sock: newSockProbe(nc)}
-	c.idleTimer = time.AfterFunc(time.Hour, func() { g.idleFired(c) })
-	c.idleTimer.Stop() // armed by startWatch
 	c.br = bufio.NewReaderSize(nc, 4096)
 	pr.stats.Opened.Add(1)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
