@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -79,8 +80,35 @@ func readFileLimited(name string, pipes bool) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
 	case st.Mode().IsRegular() && st.Size() > MaxFileSize:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errTooLarge}
+	case st.Mode().IsRegular():
+		return readSized(f, name, st.Size())
 	}
 	return readAllLimited(f, name)
+}
+
+// readSized reads a regular file of the given size into one buffer of that
+// size plus one byte (the byte shows whether it grew since the stat), as
+// os.ReadFile does; io.ReadAll would grow its buffer step by step and
+// leave the steps as garbage. A file that grew is read on to the limit.
+func readSized(r io.Reader, name string, size int64) ([]byte, error) {
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) {
+			rest, err := readAllLimited(io.MultiReader(bytes.NewReader(data), r), name)
+			if err != nil {
+				return nil, err
+			}
+			return rest, nil
+		}
+	}
 }
 
 // errIsDir reads like the EISDIR nginx reports for a directory.

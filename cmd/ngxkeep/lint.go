@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -40,6 +41,7 @@ type lintFlags struct {
 	disable       []string
 	prefix        string
 	cpuprofile    string
+	memprofile    string
 }
 
 func newLintCmd() *cobra.Command {
@@ -98,6 +100,8 @@ or usage (config errors included), 3 internal error.`,
 	fl.StringVar(&f.prefix, "prefix", "", "directory relative include paths resolve against (default: each main file's directory)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance work)")
 	_ = fl.MarkHidden("cpuprofile")
+	fl.StringVar(&f.memprofile, "memprofile", "", "write a heap profile of what the run keeps live (after the report) to this file (for performance work)")
+	_ = fl.MarkHidden("memprofile")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "sarif", "github", "checkstyle"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -296,7 +300,28 @@ func runLint(cmd *cobra.Command, args []string, f *lintFlags) error {
 	if err := writeReport(stdout, res, f, args); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
+	if f.memprofile != "" {
+		if err := writeHeapProfile(f.memprofile); err != nil {
+			return inputErrorf("--memprofile: %v", err)
+		}
+		runtime.KeepAlive(res)
+	}
 	return exitFor(res, failOn, failNever)
+}
+
+// writeHeapProfile collects garbage and writes a heap profile: its
+// inuse_space is what the run still holds, its alloc_space all it allocated.
+func writeHeapProfile(path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(out, 0); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func exitFor(res *lint.Result, failOn lint.Severity, never bool) error {
