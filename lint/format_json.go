@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 )
@@ -72,15 +74,21 @@ type jsonOther struct {
 	Rules []string `json:"rules"`
 }
 
-// WriteJSON writes the result in the stable JSON schema.
+// WriteJSON writes the result in the stable JSON schema, indented by two
+// spaces. The findings are encoded one at a time into one reused buffer,
+// so a report with thousands of findings is never held whole, neither
+// compact nor indented.
 func WriteJSON(w io.Writer, r *Result) error {
-	out := jsonReport{TargetNginx: r.Target.String(), Configs: r.Configs,
-		Findings: []jsonFinding{}, Errors: []jsonError{}, Others: []jsonOther{},
-		Suppressed: r.Suppressed, Baselined: r.Baselined}
-	if out.Configs == nil {
-		out.Configs = []string{}
+	jw := newJSONWriter(w)
+	jw.raw("{\n")
+	jw.field("target_nginx", r.Target.String(), false)
+	configs := r.Configs
+	if configs == nil {
+		configs = []string{}
 	}
-	for _, f := range r.Findings {
+	jw.field("configs", configs, false)
+	jw.array("findings", len(r.Findings), func(i int) any {
+		f := r.Findings[i]
 		jf := jsonFinding{Rule: f.Rule, Name: f.Name, Severity: f.Severity.String(), File: f.File,
 			Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col,
 			Message: f.Message, IncludeChain: []jsonLink{}, Related: []jsonRelated{}}
@@ -96,21 +104,97 @@ func WriteJSON(w io.Writer, r *Result) error {
 				jf.Fix.Edits = append(jf.Fix.Edits, jsonEdit{e.File, e.Start, e.End, e.New})
 			}
 		}
-		out.Findings = append(out.Findings, jf)
-	}
-	for _, e := range r.Errors {
+		return &jf
+	})
+	jw.array("errors", len(r.Errors), func(i int) any {
+		e := &r.Errors[i]
 		je := jsonError{File: e.File, Line: e.Pos.Line, Column: e.Pos.Col, Severity: e.Severity.String(),
 			Message: e.Message, IncludeChain: []jsonLink{}}
 		for _, l := range e.Chain {
 			je.IncludeChain = append(je.IncludeChain, jsonLink{l.File, l.Line, l.Col})
 		}
-		out.Errors = append(out.Errors, je)
+		return &je
+	})
+	jw.array("other_versions", len(r.Others), func(i int) any {
+		o := r.Others[i]
+		return jsonOther{o.Version.String(), o.Count, o.Rules}
+	})
+	jw.field("suppressed", r.Suppressed, false)
+	jw.field("baselined", r.Baselined, true)
+	jw.raw("}\n")
+	return jw.flush()
+}
+
+// jsonWriter writes the members of jsonReport as json.Encoder with
+// SetIndent("", "  ") would write the whole value, one value at a time.
+type jsonWriter struct {
+	out *bufio.Writer
+	buf bytes.Buffer
+	enc *json.Encoder // into buf, prefix set per nesting level
+	err error
+}
+
+func newJSONWriter(w io.Writer) *jsonWriter {
+	jw := &jsonWriter{out: bufio.NewWriterSize(w, 64<<10)}
+	jw.enc = json.NewEncoder(&jw.buf)
+	jw.enc.SetEscapeHTML(false)
+	return jw
+}
+
+func (jw *jsonWriter) raw(s string) {
+	if jw.err == nil {
+		_, jw.err = jw.out.WriteString(s)
 	}
-	for _, o := range r.Others {
-		out.Others = append(out.Others, jsonOther{o.Version.String(), o.Count, o.Rules})
+}
+
+// value writes v indented for the given line prefix, without the newline
+// the Encoder ends it with.
+func (jw *jsonWriter) value(prefix string, v any) {
+	if jw.err != nil {
+		return
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(out)
+	jw.buf.Reset()
+	jw.enc.SetIndent(prefix, "  ")
+	if jw.err = jw.enc.Encode(v); jw.err != nil {
+		return
+	}
+	_, jw.err = jw.out.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+}
+
+func (jw *jsonWriter) field(name string, v any, last bool) {
+	jw.raw("  \"" + name + "\": ")
+	jw.value("  ", v)
+	jw.comma(last)
+}
+
+func (jw *jsonWriter) comma(last bool) {
+	if last {
+		jw.raw("\n")
+	} else {
+		jw.raw(",\n")
+	}
+}
+
+// array writes the member name as an array of n elements, elem(i) giving
+// each.
+func (jw *jsonWriter) array(name string, n int, elem func(int) any) {
+	jw.raw("  \"" + name + "\": ")
+	if n == 0 {
+		jw.raw("[],\n")
+		return
+	}
+	jw.raw("[\n")
+	for i := 0; i < n; i++ {
+		jw.raw("    ")
+		jw.value("    ", elem(i))
+		jw.comma(i == n-1)
+	}
+	jw.raw("  ],\n")
+}
+
+func (jw *jsonWriter) flush() error {
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.out.Flush()
 }
