@@ -371,6 +371,10 @@ func (st *proxyState) finish(res *upstream.Result) int {
 		// nginx's own page (502, 504, ...), or error_page for an
 		// intercepted status; 502 and 504 keep the client connection.
 		return res.Status
+	case res.KeepaliveOff && res.DropUnsent:
+		// An internal error (NGX_ERROR): nothing still buffered is
+		// flushed, then close.
+		st.w.AbortUnsent()
 	case res.KeepaliveOff:
 		// The upstream failed mid-body: truncated body, no final
 		// chunk, then close.

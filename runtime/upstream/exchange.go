@@ -125,6 +125,12 @@ type Result struct {
 	ReadingBody bool
 	// Upgraded reports that the exchange ran a tunnel.
 	Upgraded bool
+	// DropUnsent means the exchange ended as nginx's internal error
+	// (ngx_http_upstream_finalize_request with NGX_ERROR: an invalid
+	// chunked body): what the client was not sent yet must be dropped,
+	// not flushed, the head too when it is still buffered, and the
+	// connection closed. Set with KeepaliveOff.
+	DropUnsent bool
 	// Attempts lists every try in order.
 	Attempts []Attempt
 	// Err is the last error, for the log.
@@ -1075,6 +1081,15 @@ func (x *exchange) upstreamFailed(err error) {
 	x.res.Err = err
 }
 
+// upstreamInvalid handles an invalid chunked body after the head was
+// handed to the client: nginx finalizes with NGX_ERROR, which closes the
+// client connection without flushing (ngx_http_upstream_finalize_request),
+// so what is still unsent, the head included, never leaves.
+func (x *exchange) upstreamInvalid(err error) {
+	x.upstreamFailed(err)
+	x.res.DropUnsent = true
+}
+
 // clientFailed handles a failed client write during the body.
 func (x *exchange) clientFailed(err error) {
 	x.res.KeepaliveOff = true
@@ -1106,6 +1121,12 @@ func (x *exchange) relayBuffered() {
 		if err == io.EOF {
 			break
 		}
+		if err == errInvalidChunked {
+			// ngx_event_pipe returns NGX_ABORT: nothing buffered is
+			// passed on (ngx_http_upstream_process_request)
+			x.upstreamInvalid(err)
+			return
+		}
 		if err != nil {
 			x.writeClient(acc)
 			x.upstreamFailed(err)
@@ -1132,6 +1153,21 @@ func (x *exchange) relayUnbuffered() {
 	clientErr := error(nil)
 	for !x.bodyR.done {
 		n, err := x.readBody(x.buf)
+		// What the same read brought is decoded as a whole before any
+		// of it is passed on, as ngx_http_upstream_process_non_buffered_request
+		// hands a recv()'s bytes to the input filter at once: an invalid
+		// chunk in it fails them all, and valid chunks go out in one write.
+		for err == nil && n < len(x.buf) {
+			m, berr := x.bodyR.readBuffered(x.buf[n:])
+			if berr == errWouldWait {
+				break
+			}
+			n, err = n+m, berr
+		}
+		if err == errInvalidChunked {
+			x.upstreamInvalid(err)
+			return
+		}
 		if n > 0 && clientErr == nil {
 			if werr := x.writeClient(x.buf[:n]); werr == nil {
 				werr = x.flushClient()

@@ -414,3 +414,65 @@ func newRawBackend(t *testing.T, resp string) rawBackend {
 	b.mu.Unlock()
 	return rawBackend{b}
 }
+
+// TestInvalidChunkedDropsUnsent: an invalid chunk in the bytes that came
+// with the head (even after valid chunks) fails the response before any
+// of it is passed on, with buffering on and off, and the exchange asks
+// the server to drop what it has not flushed (nginx finalizes with
+// NGX_ERROR and never sends the buffered head).
+func TestInvalidChunkedDropsUnsent(t *testing.T) {
+	for _, body := range []string{"zz\r\nok\r\n0\r\n\r\n", "5\r\nhello\r\nzz\r\n0\r\n\r\n", "2\r\nok\r\n3\r\nabcX\r\n"} {
+		for _, buffering := range []bool{true, false} {
+			resp := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+			b := newBackend(t, func(r backendReq) action { return action{resp: resp} })
+			e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
+			cp := http11("http://app")
+			cp.Buffering = boolp(buffering)
+			p := e.proxy(cp)
+			e.start()
+			res, rec := e.do(p, get("GET", "/"))
+			if !res.HeaderSent || !res.KeepaliveOff || !res.DropUnsent || res.Complete || rec.body.Len() != 0 {
+				t.Errorf("buffering %v, %q: %+v, body %q; want nothing passed on and DropUnsent", buffering, body, res, rec.body.String())
+			}
+			if e.peerStats("app", b.addr()).Returned.Load() != 0 {
+				t.Errorf("buffering %v, %q: connection cached", buffering, body)
+			}
+		}
+	}
+}
+
+// TestUnbufferedChunksOfOneRead: with buffering off, the chunks of one
+// upstream read reach the client in one write and one flush; a failure
+// in a later read keeps what was already flushed (no DropUnsent of it).
+func TestUnbufferedChunksOfOneRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n1\r\ne\r\n"))
+		time.Sleep(100 * time.Millisecond)
+		c.Write([]byte("zz\r\n"))
+		_, _ = c.Read(buf) // until the proxy closes
+	}()
+	defer func() { ln.Close(); <-done }()
+	e := newEnv(t, []*config.Upstream{ups("app", ka(4), ln.Addr().String())})
+	cp := http11("http://app")
+	cp.Buffering = boolp(false)
+	p := e.proxy(cp)
+	e.start()
+	res, rec := e.do(p, get("GET", "/"))
+	if rec.body.String() != "abcde" || rec.writes != 1 || !res.KeepaliveOff || res.Complete {
+		t.Fatalf("%+v body %q in %d writes; want \"abcde\" in 1 write, then the failure", res, rec.body.String(), rec.writes)
+	}
+}

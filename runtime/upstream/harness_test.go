@@ -192,6 +192,7 @@ type recorder struct {
 	body    bytes.Buffer
 	failAt  int // fail writes once body exceeds this many bytes (0: never)
 	flushes int
+	writes  int
 }
 
 func (r *recorder) WriteHead(h *ClientHead) error {
@@ -201,6 +202,7 @@ func (r *recorder) WriteHead(h *ClientHead) error {
 	return nil
 }
 func (r *recorder) Write(p []byte) (int, error) {
+	r.writes++
 	if r.failAt > 0 && r.body.Len()+len(p) > r.failAt {
 		return 0, io.ErrClosedPipe
 	}

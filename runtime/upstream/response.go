@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -432,6 +433,8 @@ type bodyReader struct {
 	mode      int
 	remaining int64 // frameLength: bytes left; frameChunked: bytes left in the chunk
 	chunkEnd  bool  // frameChunked: a CRLF is due after the current chunk
+	trailers  bool  // frameChunked: the last chunk was read, trailers follow
+	noWait    bool  // decode buffered bytes only (readBuffered)
 	done      bool
 	err       error
 }
@@ -439,6 +442,8 @@ type bodyReader struct {
 var (
 	errPrematureClose = errors.New("upstream prematurely closed connection")
 	errInvalidChunked = errors.New("upstream sent invalid chunked response")
+	// errWouldWait: readBuffered needs bytes that have not arrived yet.
+	errWouldWait = errors.New("body bytes not buffered yet")
 )
 
 func (b *bodyReader) reset(br *bufio.Reader, mode int, length int64) {
@@ -446,6 +451,22 @@ func (b *bodyReader) reset(br *bufio.Reader, mode int, length int64) {
 	if mode == frameNone {
 		b.done = true
 	}
+}
+
+// readBuffered is Read limited to the bytes already buffered: it never
+// reads the connection and returns errWouldWait (consuming nothing of the
+// incomplete step) when the next decoding step needs more. nginx's input
+// filters take a whole recv() at once (ngx_http_proxy_non_buffered_chunked_filter,
+// ngx_http_proxy_chunked_filter), so an invalid chunk anywhere in what
+// arrived fails the read before any of it is passed on.
+func (b *bodyReader) readBuffered(p []byte) (int, error) {
+	if b.err == nil && !b.done && b.br.Buffered() == 0 {
+		return 0, errWouldWait
+	}
+	b.noWait = true
+	n, err := b.Read(p)
+	b.noWait = false
+	return n, err
 }
 
 // Read returns decoded body bytes; io.EOF once the body is complete.
@@ -495,6 +516,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 func (b *bodyReader) readChunked(p []byte) (int, error) {
 	for {
 		if b.remaining > 0 {
+			if b.noWait && b.br.Buffered() == 0 {
+				return 0, errWouldWait
+			}
 			if int64(len(p)) > b.remaining {
 				p = p[:b.remaining]
 			}
@@ -505,13 +529,30 @@ func (b *bodyReader) readChunked(p []byte) (int, error) {
 			}
 			return 0, b.fail(err)
 		}
-		if b.chunkEnd {
-			if err := b.expectCRLF(); err != nil {
+		if b.trailers {
+			// trailers until the empty line
+			line, err := b.readLine(lineTrailer)
+			if err != nil {
 				return 0, err
+			}
+			if len(line) == 0 {
+				b.done = true
+				return 0, io.EOF
+			}
+			continue
+		}
+		if b.chunkEnd {
+			line, err := b.readLine(lineCRLF)
+			if err != nil {
+				return 0, err
+			}
+			if len(line) != 0 {
+				b.err = errInvalidChunked
+				return 0, b.err
 			}
 			b.chunkEnd = false
 		}
-		line, err := b.readLine()
+		line, err := b.readLine(lineSize)
 		if err != nil {
 			return 0, err
 		}
@@ -521,17 +562,8 @@ func (b *bodyReader) readChunked(p []byte) (int, error) {
 			return 0, b.err
 		}
 		if size == 0 {
-			// trailers until the empty line
-			for {
-				line, err := b.readLine()
-				if err != nil {
-					return 0, err
-				}
-				if len(line) == 0 {
-					b.done = true
-					return 0, io.EOF
-				}
-			}
+			b.trailers = true
+			continue
 		}
 		b.remaining = size
 		b.chunkEnd = true
@@ -546,20 +578,28 @@ func (b *bodyReader) fail(err error) error {
 	return err
 }
 
-func (b *bodyReader) expectCRLF() error {
-	line, err := b.readLine()
-	if err != nil {
-		return err
-	}
-	if len(line) != 0 {
-		b.err = errInvalidChunked
-		return b.err
-	}
-	return nil
-}
+// The lines of the chunked framing.
+const (
+	lineSize    = iota // chunk-size [; extension]
+	lineCRLF           // the CRLF after a chunk's data
+	lineTrailer        // a trailer field, or the final empty line
+)
 
-// readLine reads one line without its CRLF/LF.
-func (b *bodyReader) readLine() ([]byte, error) {
+// readLine reads one line without its CRLF/LF. With noWait, a line not
+// complete in the buffer is errWouldWait, or invalid already when what
+// arrived of it cannot start a valid line (ngx_http_parse_chunked fails
+// at the first bad byte).
+func (b *bodyReader) readLine(kind int) ([]byte, error) {
+	if b.noWait {
+		buf, _ := b.br.Peek(b.br.Buffered())
+		if bytes.IndexByte(buf, '\n') < 0 {
+			if len(buf) >= b.br.Size() || !linePrefixOK(buf, kind) {
+				b.err = errInvalidChunked
+				return nil, b.err
+			}
+			return nil, errWouldWait
+		}
+	}
 	line, err := b.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		b.err = errInvalidChunked
@@ -573,6 +613,25 @@ func (b *bodyReader) readLine() ([]byte, error) {
 		line = line[:len(line)-1]
 	}
 	return line, nil
+}
+
+// linePrefixOK reports whether b, the start of a framing line of the
+// given kind without its LF, can still become a valid line.
+func linePrefixOK(b []byte, kind int) bool {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	switch kind {
+	case lineCRLF:
+		return len(b) == 0
+	case lineSize:
+		if len(b) == 0 {
+			return true
+		}
+		_, ok := parseChunkSize(b)
+		return ok
+	}
+	return true
 }
 
 // parseChunkSize parses "hex[;ext]" with optional spaces before ';'.
