@@ -55,19 +55,40 @@ func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
 	in := &Instance{Path: path, Config: cfg, Tree: tree,
 		byName: make(map[string][]*parser.Node, 256), files: map[*parser.File]string{}}
 	var passes []*parser.Node
-	var walk func(n *parser.Node)
-	walk = func(n *parser.Node) {
-		for _, c := range n.Children {
-			in.byName[c.Name] = append(in.byName[c.Name], c)
-			if passModules[c.Name] != 0 {
-				passes = append(passes, c)
-			}
-			if len(c.Children) > 0 {
-				walk(c)
+	if tree != nil {
+		// Two walks: the first counts the directives of each name, so
+		// that the second fills slices carved from one backing array
+		// instead of growing one slice per name by doubling.
+		count := make(map[string]int, 256)
+		total := 0
+		var countWalk func(n *parser.Node)
+		countWalk = func(n *parser.Node) {
+			total += len(n.Children)
+			for _, c := range n.Children {
+				count[c.Name]++
+				if len(c.Children) > 0 {
+					countWalk(c)
+				}
 			}
 		}
-	}
-	if tree != nil {
+		countWalk(tree)
+		backing := make([]*parser.Node, total)
+		for name, k := range count {
+			in.byName[name] = backing[:0:k]
+			backing = backing[k:]
+		}
+		var walk func(n *parser.Node)
+		walk = func(n *parser.Node) {
+			for _, c := range n.Children {
+				in.byName[c.Name] = append(in.byName[c.Name], c)
+				if passModules[c.Name] != 0 {
+					passes = append(passes, c)
+				}
+				if len(c.Children) > 0 {
+					walk(c)
+				}
+			}
+		}
 		walk(tree)
 	}
 	in.collect(passes)
@@ -84,10 +105,25 @@ func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
 func (in *Instance) Nodes(name string) []*parser.Node { return in.byName[name] }
 
 // NodesIn returns the directives called name whose context is in ctx (a
-// mask such as parser.CtxHTTP|parser.CtxServer|parser.CtxLocation).
+// mask such as parser.CtxHTTP|parser.CtxServer|parser.CtxLocation), in
+// tree order. The slice must not be modified: when every directive of
+// that name matches, it is the one Nodes returns.
 func (in *Instance) NodesIn(name string, ctx parser.Context) []*parser.Node {
-	var out []*parser.Node
-	for _, n := range in.byName[name] {
+	all := in.byName[name]
+	k := 0
+	for _, n := range all {
+		if n.Ctx&ctx != 0 {
+			k++
+		}
+	}
+	switch k {
+	case len(all):
+		return all
+	case 0:
+		return nil
+	}
+	out := make([]*parser.Node, 0, k)
+	for _, n := range all {
 		if n.Ctx&ctx != 0 {
 			out = append(out, n)
 		}
