@@ -270,7 +270,6 @@ func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {
 	st.h, st.w, st.r = h, w, r
 	st.writeErr = nil
 	st.body.stopped.Store(false)
-	st.body.concurrent = !h.reqBuffering
 
 	// One string holds every text the exchange sees.
 	head := c.head
@@ -318,11 +317,55 @@ func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {
 		// even for a request without a body.
 		r.readBody(nil)
 	}
+	req.BodyArrived = req.Body != nil && bodyArrived(r)
+	// With request buffering off the body is read while the response
+	// may be written, unless it is all here (then it is read first).
+	st.body.concurrent = !h.reqBuffering && !req.BodyArrived
 	req.RemoteAddr = netip.AddrPort{}
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		req.RemoteAddr = ta.AddrPort()
 	}
 	req.Now = c.now
+}
+
+// bodyArrived reports whether the rest of r's body, or the error that ends
+// it (invalid chunk, client_max_body_size), is already in the connection's
+// buffer, so that reading it never waits: ngx_http_read_client_request_body
+// then finishes (or fails) before the upstream is contacted, even with
+// request_body_no_buffering. It consumes nothing.
+func bodyArrived(r *Request) bool {
+	if r.bodyDone || r.bodyErr != nil || r.discardStarted {
+		return true
+	}
+	src := r.c.avail()
+	if !r.Head.Chunked {
+		return int64(len(src)) >= r.bodyLeft
+	}
+	d := r.chunked // a copy: the scan leaves the request's decoder alone
+	received := r.chunkedReceived
+	for {
+		if rem := d.Remaining(); rem > 0 {
+			if int64(len(src)) < rem {
+				return false
+			}
+			src = src[rem:]
+			d.Consume(rem)
+		}
+		n, res := d.Next(src)
+		src = src[n:]
+		switch res {
+		case h1.ChunkData:
+			size := d.Remaining()
+			if r.loc.maxBodySize > 0 && r.loc.maxBodySize-received < size {
+				return true // 413 without waiting
+			}
+			received += size
+		case h1.ChunkDone, h1.ChunkInvalid:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // clock brings the connection's clock up to the exchange's last wake-up

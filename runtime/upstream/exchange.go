@@ -40,6 +40,13 @@ type Request struct {
 	ContentLength int64
 	// Chunked is set when the client sent a chunked body.
 	Chunked bool
+	// BodyArrived reports that the rest of the body, or the error that
+	// ends it, has already arrived, so reading it never waits. With
+	// request buffering off nginx then reads it whole before it
+	// contacts the upstream and sends it like a buffered body, with a
+	// Content-Length and retries allowed (ngx_http_read_client_request_body
+	// clears request_body_no_buffering when the body was preread).
+	BodyArrived bool
 	// RemoteAddr is the client's address ($remote_addr, $remote_port,
 	// ip_hash).
 	RemoteAddr netip.AddrPort
@@ -274,7 +281,7 @@ func (x *exchange) run() {
 	hasBody := p.passBody && req.Body != nil && (req.ContentLength > 0 || req.Chunked)
 	bodyLen := int64(-1)
 	if hasBody {
-		x.unbuf = !p.reqBuffer && (!req.Chunked || p.version11)
+		x.unbuf = !p.reqBuffer && (!req.Chunked || p.version11) && !req.BodyArrived
 		if !x.unbuf {
 			var b []byte
 			if req.ContentLength > 0 {

@@ -214,3 +214,39 @@ func ioReadFull(c net.Conn, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// TestUnbufferedBodyArrived: with request buffering off, a chunked body
+// that has all arrived is read first and sent with a Content-Length
+// (ngx_http_read_client_request_body clears request_body_no_buffering);
+// one still arriving is streamed chunked.
+func TestUnbufferedBodyArrived(t *testing.T) {
+	for _, arrived := range []bool{true, false} {
+		b := newBackend(t, okHandler("x"))
+		b.mu.Lock()
+		b.noBody = !arrived // a streamed chunked body is not read back
+		b.mu.Unlock()
+		e := newEnv(t, []*config.Upstream{ups("app", ka(4), b.addr())})
+		cp := http11("http://app")
+		cp.RequestBuffering = boolp(false)
+		p := e.proxy(cp)
+		e.start()
+		r := post("/", "hello")
+		r.ContentLength, r.Chunked, r.BodyArrived = -1, true, arrived
+		if res, _ := e.do(p, r); res.Status != 200 {
+			t.Fatalf("arrived %v: %+v", arrived, res)
+		}
+		_, reqs := b.stats()
+		if len(reqs) == 0 {
+			t.Fatal("backend saw no request")
+		}
+		got := reqs[0] // a streamed body follows as unparsed lines
+		cl, hasCL := got.header("Content-Length")
+		te, hasTE := got.header("Transfer-Encoding")
+		if arrived && (cl != "5" || hasTE || string(got.body) != "hello") {
+			t.Errorf("arrived: Content-Length %q, Transfer-Encoding %q, body %q; want 5, none, hello", cl, te, got.body)
+		}
+		if !arrived && (hasCL || te != "chunked") {
+			t.Errorf("streamed: Content-Length %q, Transfer-Encoding %q; want none, chunked", cl, te)
+		}
+	}
+}
