@@ -22,6 +22,10 @@ import (
 type effIndex struct {
 	level  map[*Node]int32 // every block of the tree and the root; read-only
 	levels []effLevel
+	// leaf marks the levels without blocks below them (most locations):
+	// no level asks them for an inherited value, so they keep only the
+	// values their own directives make (see effective).
+	leaf []bool
 }
 
 // effLevel holds the answers memoized at one level: few (the names rules
@@ -31,15 +35,18 @@ type effLevel struct {
 	head atomic.Pointer[effChunk]
 }
 
-const effChunkLen = 8
-
 // effChunk is a run of entries; a full chunk is never written again and
-// the newest chunk is the head.
+// the newest chunk is the head. The first chunk of a level holds two
+// entries and each next one twice as many as the one before: most levels
+// are asked about one or two names (a location that sets them), a few
+// (http, server) about dozens.
 type effChunk struct {
 	n       atomic.Int32
-	entries [effChunkLen]effEntry
+	entries []effEntry // len is the capacity; the first n are written
 	next    *effChunk
 }
+
+const effFirstChunk = 2
 
 // effEntry is the value of the directive spec describes at a level, one
 // per (level, spec). own marks an entry whose spec is effectiveSpec(name,
@@ -100,9 +107,17 @@ func newEffIndex(root *Node) *effIndex {
 		}
 		return len(n.Children) > 0
 	})
-	ix := &effIndex{level: make(map[*Node]int32, len(blocks)), levels: make([]effLevel, len(blocks))}
+	ix := &effIndex{level: make(map[*Node]int32, len(blocks)), levels: make([]effLevel, len(blocks)),
+		leaf: make([]bool, len(blocks))}
 	for i, b := range blocks {
 		ix.level[b] = int32(i)
+		ix.leaf[i] = true
+		for _, c := range b.Children {
+			if c.Block != nil {
+				ix.leaf[i] = false
+				break
+			}
+		}
 	}
 	return ix
 }
@@ -140,8 +155,12 @@ func (l *effLevel) add(e effEntry) effEntry {
 		return old
 	}
 	c := l.head.Load()
-	if c == nil || c.n.Load() == effChunkLen {
-		c = &effChunk{next: c}
+	if c == nil || int(c.n.Load()) == len(c.entries) {
+		size := effFirstChunk
+		if c != nil {
+			size = 2 * len(c.entries)
+		}
+		c = &effChunk{next: c, entries: make([]effEntry, size)}
 		c.entries[0] = e
 		c.n.Store(1)
 		l.head.Store(c)
@@ -191,7 +210,13 @@ func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
 				e.val = ix.compute(level, spec, name)
 			}
 		}
-		e = l.add(e)
+		// A leaf level records only a value of its own: an inherited one
+		// (or none) is found again at the parent, which memoizes it, for
+		// the cost of a scan of the leaf's few children. Most levels are
+		// leaves, and they would otherwise hold one entry per name asked.
+		if !ix.leaf[i] || (e.val != nil && e.val.nodes[0].Parent == level) {
+			e = l.add(e)
+		}
 	}
 	s := Setting{Name: name, Version: v, Spec: e.spec}
 	switch {
