@@ -156,8 +156,16 @@ func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
 			return nil, false
 		}
 	}
-	sig := []connField{{name: "the module", value: p.Node.Name}}
 	tls := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
+	// Sized for the fields below: the signature of every location of
+	// every shared pool is built, and growing it step by step was the
+	// rule's main cost in memory.
+	size := 4
+	if tls {
+		size += len(sslSettings)
+	}
+	sig := make([]connField, 1, size)
+	sig[0] = connField{name: "the module", value: p.Node.Name}
 	scheme := p.Scheme
 	if scheme == "" {
 		scheme = "(none)"
