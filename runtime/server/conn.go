@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/runtime/config"
@@ -39,13 +41,16 @@ const (
 	headReadingFailed        // ... and worker_shutdown_timeout has passed
 )
 
-// conn is one client connection, served by one goroutine (conn.serve).
+// conn is one client connection, served by one goroutine (conn.serve)
+// while it reads or answers a request. Between requests it holds no
+// buffers (reqState goes back to a pool, as ngx_http_set_keepalive frees
+// the header buffer) and, on Linux, no goroutine (idle_linux.go).
 type conn struct {
 	w    *Worker
 	ic   *instanceConf
 	nc   net.Conn
 	tcp  *net.TCPConn
-	rw   *rawWriter // nil: writes through nc.Write
+	rc   syscall.RawConn // nil: reads and writes through nc
 	id   uint64
 	ls   *listenerStats
 	ac   *addrConf
@@ -71,6 +76,44 @@ type conn struct {
 	// and whether the shutdown timer fired meanwhile (headReadingFailed).
 	headState atomic.Uint32
 
+	// now is the time of the connection's last wake-up (a read returned,
+	// a write waited, a handler gave control back), as nginx uses the
+	// time cached when its event loop last woke up: timers, Date and the
+	// keep-alive checks take it instead of reading the clock each time.
+	now time.Time
+	rdl time.Time // read deadline currently set
+	// lastWrite is when the last write to the client started: before
+	// the client could see its bytes and act on them.
+	lastWrite time.Time
+	wdl       time.Time // write deadline currently set
+
+	kaLoc        *locConf // location of the last response, for the idle wait
+	pipelined    bool     // the client pipelined at least once
+	timedout     bool     // nginx c->timedout: RST with reset_timedout_connection
+	eof          bool
+	failed       bool // nginx c->error
+	writeFailed  bool
+	lingered     bool
+	isClosed     bool
+	lastReadFull bool
+	end          End
+
+	// idle keep-alive wait (waitKeepalive): the deadline of the current
+	// phase, and whether it is the keepalive_min_timeout phase.
+	idleMin      bool
+	idleDeadline time.Time
+
+	idlePark // parking state of an idle connection (idle_linux.go)
+
+	// *reqState is what only a request needs; nil while idle.
+	*reqState
+}
+
+// reqState is the part of a connection that only a request being read or
+// answered needs: buffers, the parsed head, the request and its response
+// writer. A connection takes one from a pool when bytes arrive and gives
+// it back when it goes idle in keep-alive.
+type reqState struct {
 	// Header buffer (nginx c->buffer / large header buffers).
 	hbuf     []byte
 	buf      []byte
@@ -87,35 +130,59 @@ type conn struct {
 
 	scratch []byte
 	wbuf    []byte
-	// now is the time of the connection's last wake-up (a read returned,
-	// a write waited, a handler gave control back), as nginx uses the
-	// time cached when its event loop last woke up: timers, Date and the
-	// keep-alive checks take it instead of reading the clock each time.
-	now time.Time
-	rdl time.Time // read deadline currently set
-	// lastWrite is when the last write to the client started: before
-	// the client could see its bytes and act on them.
-	lastWrite time.Time
-	wdl       time.Time // write deadline currently set
 
 	head   h1.Head
 	req    Request
 	uriBuf []byte
 
-	kaLoc        *locConf // location of the last response, for the idle wait
-	pipelined    bool     // the client pipelined at least once
-	timedout     bool     // nginx c->timedout: RST with reset_timedout_connection
-	eof          bool
-	failed       bool // nginx c->error
-	writeFailed  bool
-	lingered     bool
-	isClosed     bool
-	lastReadFull bool
-	reqStart     time.Time
-	end          End
+	reqStart time.Time
 
 	// reqVars is the variable state of the current request (vars.go).
 	reqVars reqVars
+
+	rwv rawWriter
+	rw  *rawWriter // nil: writes through nc.Write
+}
+
+var reqStatePool = sync.Pool{New: func() any {
+	rs := &reqState{wbuf: make([]byte, 0, 1024)}
+	rs.head.ContentLength = -1
+	return rs
+}}
+
+// attach takes a reqState from the pool for the connection, with an empty
+// header buffer of the default server's client_header_buffer_size
+// (ngx_http_wait_request_handler, ngx_http_keepalive_handler).
+func (c *conn) attach() {
+	rs := reqStatePool.Get().(*reqState)
+	if size := c.ac.defaultServer.headerBufSize; len(rs.hbuf) != size {
+		rs.hbuf = make([]byte, size)
+	}
+	rs.buf, rs.pos, rs.last = rs.hbuf, 0, 0
+	rs.rw = nil
+	if c.rc != nil && rawWrites {
+		rs.rwv.init(c)
+		rs.rw = &rs.rwv
+	}
+	rs.reqVars.gen = -1 // no variable state of another connection's request
+	c.reqState = rs
+}
+
+// detach gives the connection's reqState back to the pool; the
+// connection must hold no unread input and no pending output.
+func (c *conn) detach() {
+	rs := c.reqState
+	c.reqState = nil
+	if cap(rs.wbuf) > 64<<10 {
+		// Do not pool a big output buffer.
+		rs.wbuf = make([]byte, 0, 1024)
+	}
+	rs.wbuf = rs.wbuf[:0]
+	rs.bpos, rs.blast = 0, 0
+	rs.req = Request{w: rs.req.w}
+	rs.req.w.c, rs.req.w.r = nil, nil
+	rs.rwv.init(nil)
+	reqStatePool.Put(rs)
 }
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
@@ -123,44 +190,61 @@ func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c.lastWrite, c.now = c.start, c.start
 	c.reuseAt.Store(c.start.UnixNano())
 	c.tcp, _ = nc.(*net.TCPConn)
-	c.rw = newRawWriter(c)
+	if c.tcp != nil {
+		if rc, err := c.tcp.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	c.initPark()
 	c.id = w.inst.connID.Add(1)
 	c.ctx, c.stop = context.WithCancel(w.ctx)
-	c.hbuf = make([]byte, ac.defaultServer.headerBufSize)
-	c.buf = c.hbuf
-	c.wbuf = make([]byte, 0, 1024)
-	c.head.ContentLength = -1
+	c.attach()
 	return c
 }
 
 // serve is the connection loop: wait for a request, answer it, and decide
-// in finalizeConnection whether to go round again.
-func (c *conn) serve() {
-	defer c.stop()
+// in finalizeConnection whether to go round again. resumed says that the
+// connection was parked idle and became readable. serve reports whether
+// the connection is parked again (it is not closed then).
+func (c *conn) serve(resumed bool) (parked bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			// A handler bug takes down its connection, not the process.
 			c.w.inst.log.Error("handler panic", "conn", c.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			c.close(ReasonInternalError)
+			parked = false
+		}
+		if !parked {
+			c.stop()
 		}
 	}()
 	for {
-		r, reason := c.readRequest()
+		var r *Request
+		var reason Reason
+		if resumed {
+			resumed = false
+			r, reason = c.readResumed()
+		} else {
+			r, reason = c.readRequest()
+		}
+		if reason == reasonParked {
+			return true
+		}
 		if !c.headState.CompareAndSwap(headReading, headNone) && c.headState.Swap(headNone) == headReadingFailed && r != nil {
 			// The shutdown timer set nginx's c->error while the head
 			// was read: the request cannot be answered
 			// (ngx_http_write_filter fails), the connection closes.
 			c.close(ReasonShutdownTimeout)
-			return
+			return false
 		}
 		if r == nil {
 			c.close(reason)
-			return
+			return false
 		}
 		rc := c.handleRequest(r)
 		if rc != StatusDone {
 			c.close(c.terminateReason(r, rc))
-			return
+			return false
 		}
 		action, reason := c.finalizeConnection(r)
 		switch action {
@@ -168,13 +252,17 @@ func (c *conn) serve() {
 			continue
 		case actionLinger:
 			c.lingeringClose(r, reason)
-			return
+			return false
 		default:
 			c.close(reason)
-			return
+			return false
 		}
 	}
 }
+
+// reasonParked is returned instead of a close reason when the connection
+// was parked idle: its goroutine ends, the connection stays open.
+const reasonParked Reason = 255
 
 // ---- reading ----
 
@@ -333,7 +421,6 @@ func (c *conn) readDiscard(left int64, timeout time.Duration) (int, error) {
 // ngx_http_process_request_line, ngx_http_process_request_headers). It
 // returns nil and the close reason when the connection ends instead.
 func (c *conn) readRequest() (*Request, Reason) {
-	var headerDeadline time.Time
 	if c.pos < c.last || c.bpos < c.blast {
 		// Pipelined request: processed at once, no idle timer.
 		c.pipelined = true
@@ -360,8 +447,7 @@ func (c *conn) readRequest() (*Request, Reason) {
 		}
 		var reason Reason
 		if c.requests == 0 {
-			headerDeadline = c.start.Add(c.ac.defaultServer.headerTimeout)
-			reason = c.waitFirstByte(headerDeadline)
+			reason = c.waitFirstByte(c.start.Add(c.ac.defaultServer.headerTimeout))
 		} else {
 			reason = c.waitKeepalive()
 		}
@@ -369,7 +455,25 @@ func (c *conn) readRequest() (*Request, Reason) {
 			return nil, reason
 		}
 	}
+	return c.readHeadNow()
+}
 
+// readResumed goes on with the idle keep-alive wait of a parked
+// connection that became readable, then reads the request head.
+func (c *conn) readResumed() (*Request, Reason) {
+	if reason := c.idleWait(false); reason != ReasonNone {
+		return nil, reason
+	}
+	return c.readHeadNow()
+}
+
+// readHeadNow reads a request head whose first bytes are in the buffer.
+func (c *conn) readHeadNow() (*Request, Reason) {
+	var headerDeadline time.Time
+	if c.requests == 0 {
+		// For the first request client_header_timeout runs from accept.
+		headerDeadline = c.start.Add(c.ac.defaultServer.headerTimeout)
+	}
 	c.headState.Store(headReading)
 	c.requests++
 	c.reqStart = c.now
@@ -628,9 +732,27 @@ func (c *conn) waitKeepalive() Reason {
 	lc := c.kaLoc
 	timeout := lc.keepaliveTimeout
 	if m := lc.keepaliveMinTimeout; m > 0 {
-		first := min(m, timeout)
+		c.idleMin = true
+		c.idleDeadline = c.now.Add(min(m, timeout))
 		c.w.setState(c, stateIdleMin)
-		n, err := c.read(c.buf, c.now.Add(first))
+	} else {
+		c.idleMin = false
+		c.idleDeadline = c.now.Add(timeout)
+		c.w.setState(c, stateIdle)
+	}
+	return c.idleWait(true)
+}
+
+// idleWait waits for the first bytes of the next request until
+// c.idleDeadline; with mayPark the connection may be parked (it then
+// returns reasonParked) instead of waiting on its goroutine.
+func (c *conn) idleWait(mayPark bool) Reason {
+	for {
+		if mayPark && c.park() {
+			return reasonParked
+		}
+		mayPark = true
+		n, err := c.idleRead(c.idleDeadline)
 		if n > 0 {
 			c.last = n
 			if !c.w.setState(c, stateActive) {
@@ -640,35 +762,36 @@ func (c *conn) waitKeepalive() Reason {
 		}
 		switch {
 		case errors.Is(err, errReadTimeout):
+			if reason, done := c.idleTimedOut(); done {
+				return reason
+			}
+			continue
 		case errors.Is(err, errCloseRequested):
 			return c.requestedReason()
-		default:
-			return ReasonPeerClosed
 		}
-		if c.w.exiting.Load() {
-			return c.w.exitReason()
-		}
-		if m >= timeout {
-			return ReasonIdleTimeout
-		}
-		timeout -= m
+		return ReasonPeerClosed
 	}
+}
+
+// idleTimedOut handles the end of an idle phase: the keepalive_min_timeout
+// phase gives way to the rest of keepalive_timeout unless the worker is
+// exiting; the last phase closes. done is false when the wait goes on
+// until the new c.idleDeadline.
+func (c *conn) idleTimedOut() (reason Reason, done bool) {
+	if !c.idleMin {
+		return ReasonIdleTimeout, true
+	}
+	c.idleMin = false
+	if c.w.exiting.Load() {
+		return c.w.exitReason(), true
+	}
+	lc := c.kaLoc
+	if lc.keepaliveMinTimeout >= lc.keepaliveTimeout {
+		return ReasonIdleTimeout, true
+	}
+	c.idleDeadline = c.now.Add(lc.keepaliveTimeout - lc.keepaliveMinTimeout)
 	c.w.setState(c, stateIdle)
-	n, err := c.read(c.buf, c.now.Add(timeout))
-	if n > 0 {
-		c.last = n
-		if !c.w.setState(c, stateActive) {
-			return c.requestedReason() // reclaimed as the data arrived
-		}
-		return ReasonNone
-	}
-	switch {
-	case errors.Is(err, errReadTimeout):
-		return ReasonIdleTimeout
-	case errors.Is(err, errCloseRequested):
-		return c.requestedReason()
-	}
-	return ReasonPeerClosed
+	return ReasonNone, false
 }
 
 // testHookBeforeIdle, when set by a test, runs when a connection has
@@ -1007,7 +1130,7 @@ func (c *conn) close(reason Reason) {
 		return
 	}
 	c.isClosed = true
-	if len(c.wbuf) > 0 && !c.writeFailed && c.end != EndRST {
+	if c.reqState != nil && len(c.wbuf) > 0 && !c.writeFailed && c.end != EndRST {
 		// A response held back because the client had pipelined the
 		// next request goes out before the close, as nginx sent it
 		// before ngx_http_finalize_connection chose to close.
@@ -1041,7 +1164,7 @@ func (c *conn) unreadInKernel() bool {
 }
 
 func (c *conn) sendTimeout() time.Duration {
-	if c.req.loc != nil {
+	if c.reqState != nil && c.req.loc != nil {
 		return c.req.loc.sendTimeout
 	}
 	if c.kaLoc != nil {

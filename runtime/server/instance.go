@@ -271,14 +271,17 @@ func (s *Instance) Shutdown(ctx context.Context) error {
 	}
 	s.stopped = true
 	gens := append([]*generation{s.cur}, s.old...)
+	// The shared sockets close first: a worker's own descriptor alone
+	// keeps a socket listening, and nothing may connect once a worker
+	// closed its idle connections.
+	for key, l := range s.listeners {
+		l.ln.Close()
+		delete(s.listeners, key)
+	}
 	for _, g := range gens {
 		for _, w := range g.workers {
 			w.shutdown(ReasonShutdown)
 		}
-	}
-	for key, l := range s.listeners {
-		l.ln.Close()
-		delete(s.listeners, key)
 	}
 	s.mu.Unlock()
 	var err error

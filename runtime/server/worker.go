@@ -36,8 +36,10 @@ type Worker struct {
 
 	exitFns []func() // OnExit functions, guarded by mu
 
+	idler *idler // parks idle keep-alive connections; nil: they keep their goroutines
+
 	lns     []*net.TCPListener
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // accept loops and open connections
 	done    chan struct{}
 	localMu sync.Mutex
 	locals  map[any]any
@@ -136,12 +138,14 @@ func (w *Worker) start(ls []*listener) error {
 	// with worker_connections 32 and one listener, reclaiming starts at
 	// the 29th client connection.
 	w.free = w.ic.workerConns - len(w.lns) - 1
+	w.idler = newIdler(w)
 	for i, ln := range w.lns {
 		w.wg.Add(1)
 		go w.acceptLoop(ln, ls[i])
 	}
 	go func() {
 		w.wg.Wait()
+		w.idler.stop()
 		w.stop()
 		close(w.done)
 	}()
@@ -185,8 +189,9 @@ func (w *Worker) accept(nc *net.TCPConn, l *listener) {
 	w.wg.Add(1)
 	w.mu.Unlock()
 	go func() {
-		defer w.wg.Done()
-		c.serve()
+		if !c.serve(false) {
+			w.wg.Done()
+		}
 	}()
 }
 
@@ -289,6 +294,12 @@ func (w *Worker) setState(c *conn, st connState) bool {
 func (c *conn) requestClose(reason Reason) {
 	if c.closeReq.CompareAndSwap(0, uint32(reason)+1) {
 		c.nc.SetDeadline(time.Unix(1, 0))
+		if c.parked.Load() {
+			// Parked without a goroutine: the idler closes it. park
+			// checks closeReq after it set parked: one of the two sees
+			// the other's store.
+			c.w.idler.wake(c)
+		}
 	}
 }
 

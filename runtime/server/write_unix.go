@@ -27,17 +27,20 @@ type rawWriter struct {
 	waited bool
 }
 
-func newRawWriter(c *conn) *rawWriter {
-	if c.tcp == nil {
-		return nil
+// rawWrites says that writes go through rawWriter on this platform.
+const rawWrites = true
+
+// init binds the writer to c's socket, or unbinds it (c nil).
+func (rw *rawWriter) init(c *conn) {
+	rw.c = c
+	if c == nil {
+		rw.rc = nil
+		return
 	}
-	rc, err := c.tcp.SyscallConn()
-	if err != nil {
-		return nil
+	rw.rc = c.rc
+	if rw.step == nil {
+		rw.step = rw.writeStep
 	}
-	rw := &rawWriter{c: c, rc: rc}
-	rw.step = rw.writeStep
-	return rw
 }
 
 // write writes all of p unless the socket fails, send_timeout passes

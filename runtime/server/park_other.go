@@ -1,0 +1,24 @@
+//go:build !linux
+
+package server
+
+import "sync/atomic"
+
+// idlePark where idle connections keep their goroutine: never parked.
+type idlePark struct {
+	parked atomic.Bool
+}
+
+// idler is absent on this platform.
+type idler struct{}
+
+func newIdler(w *Worker) *idler { return nil }
+
+func (p *idler) stop() {}
+
+func (p *idler) wake(c *conn) {}
+
+func (c *conn) initPark() {}
+
+// park keeps the goroutine of an idle connection on this platform.
+func (c *conn) park() bool { return false }
