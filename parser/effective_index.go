@@ -67,8 +67,7 @@ type effEntry struct {
 type effVal struct {
 	nodes  []*Node
 	once   sync.Once
-	args   []string
-	values [][]string
+	values [][]string // values[0] is the Args of the Setting
 }
 
 func (f *effVal) argLists() ([]string, [][]string) {
@@ -77,9 +76,8 @@ func (f *effVal) argLists() ([]string, [][]string) {
 		for i, n := range f.nodes {
 			f.values[i] = argValues(n)
 		}
-		f.args = f.values[0]
 	})
-	return f.args, f.values
+	return f.values[0], f.values
 }
 
 // effIndex returns the memo of n's tree, building it on first use; nil for

@@ -34,6 +34,26 @@ type fileParser struct {
 type arena struct {
 	dirs []Directive
 	args []Arg
+	// ptrs is carved into the Directives slices of files and blocks;
+	// stack holds the directives of the blocks being read (see block).
+	ptrs  []*Directive
+	stack []*Directive
+}
+
+// dirList returns a copy of list whose capacity is its length (nil when
+// empty), so appending to it never overwrites a neighbour.
+func (a *arena) dirList(list []*Directive) []*Directive {
+	n := len(list)
+	if n == 0 {
+		return nil
+	}
+	if len(a.ptrs) < n {
+		a.ptrs = make([]*Directive, max(1024, n))
+	}
+	out := a.ptrs[:n:n]
+	a.ptrs = a.ptrs[n:]
+	copy(out, list)
+	return out
 }
 
 func (a *arena) directive() *Directive {
@@ -111,9 +131,21 @@ func (p *fileParser) unclosed(d *Directive, eof Pos) {
 }
 
 // block reads directives until the "}" that closes open, or to the end of
-// the file for the top level (open == nil).
+// the file for the top level (open == nil). The directives of all open
+// blocks collect on one stack shared by the files of a load; each block
+// then gets an exactly sized slice of them, instead of one grown by
+// doubling per block.
 func (p *fileParser) block(open *Directive) []*Directive {
-	var list []*Directive
+	start := len(p.arena.stack)
+	p.readBlock(open)
+	list := p.arena.dirList(p.arena.stack[start:])
+	clear(p.arena.stack[start:])
+	p.arena.stack = p.arena.stack[:start]
+	return list
+}
+
+// readBlock is block, pushing the directives on the arena's stack.
+func (p *fileParser) readBlock(open *Directive) {
 	for {
 		errs := p.lx.errors
 		t := p.lx.next()
@@ -124,19 +156,19 @@ func (p *fileParser) block(open *Directive) []*Directive {
 			if len(args) > 0 {
 				// The lexer reported the end of file inside a statement.
 				p.eofSeen = true
-				list = append(list, p.directive(args, p.lx.termPos))
+				p.arena.stack = append(p.arena.stack, p.directive(args, p.lx.termPos))
 			}
 			if open != nil {
 				p.unclosed(open, p.lx.termPos)
 			}
-			return list
+			return
 		case termBlockEnd:
 			closePos := p.lx.termPos
 			if len(args) > 0 {
 				// "unexpected }" was reported: keep what was written.
 				d := p.directive(args, closePos)
 				d.End = closePos
-				list = append(list, d)
+				p.arena.stack = append(p.arena.stack, d)
 			}
 			if open == nil {
 				if len(args) == 0 {
@@ -148,12 +180,12 @@ func (p *fileParser) block(open *Directive) []*Directive {
 			open.End = after(closePos)
 			// "} # end of http" comments the block, unless "{" had one.
 			p.lx.trail, p.lx.trailOff = open, open.End.Offset
-			return list
+			return
 		case termSemicolon:
 			d := p.directive(args, p.lx.termPos)
 			d.End = after(p.lx.termPos)
 			p.lx.trail = d
-			list = append(list, d)
+			p.arena.stack = append(p.arena.stack, d)
 		case termBlockStart:
 			bracePos := p.lx.termPos
 			if len(args) == 0 {
@@ -167,7 +199,7 @@ func (p *fileParser) block(open *Directive) []*Directive {
 			d.Block = &Block{Open: bracePos}
 			p.lx.trail = d
 			p.body(d)
-			list = append(list, d)
+			p.arena.stack = append(p.arena.stack, d)
 		}
 	}
 }
