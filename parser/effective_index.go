@@ -20,7 +20,11 @@ import (
 // TestEffectiveIndexMatchesWalk compares with the index on every block of
 // the test corpus.
 type effIndex struct {
-	level  map[*Node]int32 // every block of the tree and the root; read-only
+	// root identifies the tree; its levels (every block and the root)
+	// are numbered by Node.level when the tree is built, so a level's
+	// entry is found without a map from Node to index, whose lookups
+	// missed the cache on large trees.
+	root   *treeRoot
 	levels []effLevel
 	// leaf marks the levels without blocks below them (most locations):
 	// no level asks them for an inherited value, so they keep only the
@@ -98,26 +102,32 @@ func (n *Node) effIndex() *effIndex {
 }
 
 func newEffIndex(root *Node) *effIndex {
-	var blocks []*Node
-	root.Walk(func(n *Node) bool {
-		if n.Directive == nil || n.Block != nil {
-			blocks = append(blocks, n)
+	n := root.root.levels
+	ix := &effIndex{root: root.root, levels: make([]effLevel, n), leaf: make([]bool, n)}
+	root.Walk(func(m *Node) bool {
+		if m.level == 0 {
+			return false // a simple directive: no level below it
 		}
-		return len(n.Children) > 0
-	})
-	ix := &effIndex{level: make(map[*Node]int32, len(blocks)), levels: make([]effLevel, len(blocks)),
-		leaf: make([]bool, len(blocks))}
-	for i, b := range blocks {
-		ix.level[b] = int32(i)
-		ix.leaf[i] = true
-		for _, c := range b.Children {
+		leaf := true
+		for _, c := range m.Children {
 			if c.Block != nil {
-				ix.leaf[i] = false
+				leaf = false
 				break
 			}
 		}
-	}
+		ix.leaf[m.level-1] = leaf
+		return !leaf
+	})
 	return ix
+}
+
+// index returns the position of level m in ix.levels; false for a node
+// that is not a level of ix's tree.
+func (ix *effIndex) index(m *Node) (int32, bool) {
+	if m.level == 0 || m.root != ix.root {
+		return 0, false
+	}
+	return m.level - 1, true
 }
 
 // find returns the entry that matches; spec nil asks for the own entry of
@@ -188,7 +198,7 @@ func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
 	if n.Directive != nil && n.Block == nil && n.Parent != nil {
 		level = n.Parent
 	}
-	i, ok := ix.level[level]
+	i, ok := ix.index(level)
 	if !ok {
 		return n.effectiveUncached(name, v)
 	}
@@ -241,7 +251,7 @@ func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
 	if spec.Contexts == CtxEvents {
 		m = m.Root()
 	}
-	i, ok := ix.level[m]
+	i, ok := ix.index(m)
 	if !ok {
 		return ix.compute(m, spec, name)
 	}

@@ -37,6 +37,10 @@ type Node struct {
 	// Ctx is the context the directive appears in (the root node has CtxMain
 	// as the context of its children).
 	Ctx Context
+	// level numbers the Nodes that hold directives (root and blocks) of
+	// one tree from 1, for the effective-settings memo; 0 for the others.
+	// It fills the padding after Ctx.
+	level int32
 
 	root *treeRoot // shared by every Node of one tree
 	// byName indexes Children by name for nodes with many children (an

@@ -15,6 +15,9 @@ const maxNodes = 1 << 22
 type treeRoot struct {
 	cfg       *Config
 	upstreams map[string]*Node // http upstream{} blocks by lower-case name
+	// levels counts the Nodes that hold directives (the root and every
+	// block), which Node.level numbers from 1.
+	levels int32
 }
 
 // treeBuilder expands includes into Nodes and checks every directive
@@ -79,7 +82,12 @@ func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx C
 		b.slab = make([]Node, 0, 1024)
 	}
 	b.slab = append(b.slab, Node{Directive: d, Parent: parent, Chain: chain, Ctx: ctx, root: b.root})
-	return &b.slab[len(b.slab)-1]
+	n := &b.slab[len(b.slab)-1]
+	if d == nil || d.Block != nil {
+		b.root.levels++
+		n.level = b.root.levels
+	}
+	return n
 }
 
 // children returns an empty slice with room for the Nodes dirs expand to,
