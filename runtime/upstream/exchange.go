@@ -416,7 +416,7 @@ func (x *exchange) buildRequest(b []byte, method, uri string, hasURI bool, ev *e
 	}
 	if p.passHeaders {
 		for _, f := range req.Header {
-			if inSet(p.skip, f.Name) {
+			if p.skip.has(f.Name) {
 				continue
 			}
 			b = append(b, f.Name...)
@@ -967,44 +967,74 @@ func (x *exchange) finish(status int, err error) {
 	}
 }
 
-// inSet reports whether the lower-case form of name is in set, without
-// allocating for names of up to 64 bytes.
-func inSet(set map[string]bool, name string) bool {
-	var b [64]byte
-	if len(name) > len(b) {
-		return set[strings.ToLower(name)]
+// nameSet is a set of header names matched ASCII case-insensitively, as
+// nginx matches them through lower-cased hash keys. Names are bucketed by
+// length, so a lookup compares with at most a few names of the same
+// length, without hashing or copying.
+type nameSet struct{ byLen [][]string }
+
+func newNameSet(names ...string) nameSet {
+	var s nameSet
+	for _, n := range names {
+		s.add(n)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	return s
+}
+
+// add puts name (any case) into the set.
+func (s *nameSet) add(name string) {
+	for len(s.byLen) <= len(name) {
+		s.byLen = append(s.byLen, nil)
+	}
+	lower := strings.ToLower(name)
+	for _, n := range s.byLen[len(name)] {
+		if n == lower {
+			return
+		}
+	}
+	s.byLen[len(name)] = append(s.byLen[len(name)], lower)
+}
+
+// has reports whether name is in the set, in any case.
+func (s *nameSet) has(name string) bool {
+	if len(name) >= len(s.byLen) {
+		return false
+	}
+	for _, n := range s.byLen[len(name)] {
+		if equalLower(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalLower reports whether s equals lower, a lower-case ASCII string of
+// the same length, ignoring ASCII case.
+func equalLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b[i] = c
+		if c != lower[i] {
+			return false
+		}
 	}
-	return set[string(b[:len(name)])]
+	return true
 }
 
 // hidden are the upstream headers nginx does not pass to the client.
-var hidden = map[string]bool{
-	"connection": true, "keep-alive": true, "transfer-encoding": true, "content-length": true,
-	"date": true, "server": true, "x-pad": true, "x-accel-expires": true, "x-accel-redirect": true,
-	"x-accel-limit-rate": true, "x-accel-buffering": true, "x-accel-charset": true,
-}
+var hidden = newNameSet("connection", "keep-alive", "transfer-encoding", "content-length",
+	"date", "server", "x-pad", "x-accel-expires", "x-accel-redirect",
+	"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset")
 
 // sendResponse is ngx_http_upstream_send_response and the body relay.
 func (x *exchange) sendResponse(h *ResponseHead, mode int) {
 	upgrade := h.Status == 101 && x.hasClientUpgrade()
-	ch := &x.ch
-	*ch = ClientHead{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, NoBody: mode == frameNone && (x.head || h.Status == 204 || h.Status == 304), Upgrade: upgrade, Header: ch.Header[:0]}
-	if mode == frameLength || (mode == frameNone && !h.Chunked && h.ContentLength >= 0) {
-		ch.ContentLength = h.ContentLength
-	}
-	for _, f := range h.Header {
-		if inSet(hidden, f.Name) {
-			continue
-		}
-		ch.Header = append(ch.Header, f)
-	}
+	ch := x.clientHead(h, mode, upgrade)
 	x.res.Status = h.Status
 	if err := x.rw.WriteHead(ch); err != nil {
 		x.stopPump()
@@ -1028,6 +1058,23 @@ func (x *exchange) sendResponse(h *ResponseHead, mode int) {
 	} else {
 		x.relayUnbuffered()
 	}
+}
+
+// clientHead builds the head the client gets from the upstream's
+// (ngx_http_upstream_process_headers: hidden headers dropped).
+func (x *exchange) clientHead(h *ResponseHead, mode int, upgrade bool) *ClientHead {
+	ch := &x.ch
+	*ch = ClientHead{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, NoBody: mode == frameNone && (x.head || h.Status == 204 || h.Status == 304), Upgrade: upgrade, Header: ch.Header[:0]}
+	if mode == frameLength || (mode == frameNone && !h.Chunked && h.ContentLength >= 0) {
+		ch.ContentLength = h.ContentLength
+	}
+	for _, f := range h.Header {
+		if hidden.has(f.Name) {
+			continue
+		}
+		ch.Header = append(ch.Header, f)
+	}
+	return ch
 }
 
 func (x *exchange) hasClientUpgrade() bool {

@@ -62,7 +62,7 @@ type Proxy struct {
 
 	version11   bool
 	headers     []setHeader
-	skip        map[string]bool // lower-case names never copied from the client
+	skip        nameSet // names never copied from the client
 	hostSet     bool
 	passHeaders bool
 	passBody    bool
@@ -133,10 +133,7 @@ func (s *Set) CompileProxy(cp *config.Proxy, loc LocationInfo, strict bool) (*Pr
 	} else {
 		p.pass = pt
 	}
-	p.skip = make(map[string]bool)
-	for _, n := range fixedSkip {
-		p.skip[n] = true
-	}
+	p.skip = newNameSet(fixedSkip...)
 	for _, h := range cp.SetHeaders {
 		t, err := compileTemplate(h.Value)
 		if err != nil {
@@ -144,7 +141,7 @@ func (s *Set) CompileProxy(cp *config.Proxy, loc LocationInfo, strict bool) (*Pr
 		}
 		ln := strings.ToLower(h.Name)
 		p.headers = append(p.headers, setHeader{name: h.Name, lname: ln, value: t})
-		p.skip[ln] = true
+		p.skip.add(ln)
 		if ln == "host" {
 			p.hostSet = true
 		}

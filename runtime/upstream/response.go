@@ -94,7 +94,9 @@ func parseResponseHeadInto(h *ResponseHead, buf string, strict bool) (int, error
 		}
 		h.Header = append(h.Header, Field{Name: name, Value: value})
 		switch {
-		case strings.EqualFold(name, "content-length"):
+		case len(name) < 7 || len(name) > 17:
+			// none of the names below
+		case equalLower(name, "content-length"):
 			if strict {
 				if haveCL {
 					return 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
@@ -108,7 +110,7 @@ func parseResponseHeadInto(h *ResponseHead, buf string, strict bool) (int, error
 			if h.ContentLength < 0 && strict {
 				return 0, invalidHeader("upstream sent invalid \"Content-Length\" header: %q", value)
 			}
-		case strings.EqualFold(name, "transfer-encoding"):
+		case equalLower(name, "transfer-encoding"):
 			if strict {
 				if haveTE {
 					return 0, invalidHeader("upstream sent duplicate header line: %q", name+": "+value)
@@ -116,7 +118,7 @@ func parseResponseHeadInto(h *ResponseHead, buf string, strict bool) (int, error
 				if haveCL {
 					return 0, invalidHeader("upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
 				}
-				if !strings.EqualFold(value, "chunked") {
+				if !equalLower(value, "chunked") {
 					return 0, invalidHeader("upstream sent unknown \"Transfer-Encoding\": %q", value)
 				}
 				h.Chunked = true
@@ -124,11 +126,11 @@ func parseResponseHeadInto(h *ResponseHead, buf string, strict bool) (int, error
 				h.Chunked = true
 			}
 			haveTE = true
-		case strings.EqualFold(name, "connection"):
+		case equalLower(name, "connection"):
 			if containsFold(value, "close") {
 				h.ConnectionClose = true
 			}
-		case strings.EqualFold(name, "upgrade"):
+		case equalLower(name, "upgrade"):
 			h.Upgrade = true
 		}
 	}
@@ -298,54 +300,67 @@ func parseHeaderLine(buf string) (name, value string, n int, done bool, err erro
 	if c <= 0x20 || c == 0x7f || c == ':' {
 		return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf))
 	}
-	i := 0
-	nameEnd := -1
-	for ; i < len(buf); i++ {
-		c = buf[i]
-		if c == ':' {
-			nameEnd = i
-			i++
-			break
+	if len(buf) >= 5 && buf[:5] == "HTTP/" {
+		// IIS may send a duplicate "HTTP/1.1 ..." line: ignore it
+		j := indexByte(buf, '\n')
+		if j < 0 {
+			return "", "", 0, false, errIncomplete
 		}
-		if c == '\r' || c == '\n' {
-			// a header line without a colon: a name with an empty value
-			return lineEnd(buf, i, buf[:i], "")
-		}
-		if c == '/' && i == 4 && buf[:4] == "HTTP" {
-			// IIS may send a duplicate "HTTP/1.1 ..." line: ignore it
-			j := indexByte(buf, '\n')
-			if j < 0 {
-				return "", "", 0, false, errIncomplete
-			}
-			return "", "", j + 1, false, nil
-		}
-		if c <= 0x20 || c == 0x7f {
-			return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf[:i+1]))
-		}
+		return "", "", j + 1, false, nil
 	}
-	if nameEnd < 0 {
+	i := 1
+	for i < len(buf) && nameByte[buf[i]] {
+		i++
+	}
+	if i == len(buf) {
 		return "", "", 0, false, errIncomplete
 	}
-	name = buf[:nameEnd]
+	switch buf[i] {
+	case ':':
+	case '\r', '\n':
+		// a header line without a colon: a name with an empty value
+		return lineEnd(buf, i, buf[:i], "")
+	default:
+		return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf[:i+1]))
+	}
+	name = buf[:i]
+	i++
 	for i < len(buf) && buf[i] == ' ' {
 		i++
 	}
-	vstart := i
-	vend := i
-	for ; i < len(buf); i++ {
-		c = buf[i]
-		switch c {
-		case '\r', '\n':
-			return lineEnd(buf, i, name, buf[vstart:vend])
-		case 0:
-			return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf[:i+1]))
-		case ' ':
-		default:
-			vend = i + 1
-		}
+	// The value ends at the first CR, LF or NUL (invalid).
+	rest := buf[i:]
+	end := indexByte(rest, '\n')
+	seg := rest
+	if end >= 0 {
+		seg = rest[:end]
 	}
-	return "", "", 0, false, errIncomplete
+	stop := len(seg)
+	if k := indexByte(seg, '\r'); k >= 0 {
+		stop = k
+	}
+	if k := indexByte(seg[:stop], 0); k >= 0 {
+		return "", "", 0, false, invalidHeader("upstream sent invalid header: %q", printable(buf[:i+k+1]))
+	}
+	if stop == len(seg) && end < 0 {
+		return "", "", 0, false, errIncomplete
+	}
+	v := seg[:stop]
+	for len(v) > 0 && v[len(v)-1] == ' ' {
+		v = v[:len(v)-1]
+	}
+	return lineEnd(buf, i+stop, name, v)
 }
+
+// nameByte marks the bytes allowed in a header name after its first
+// (ngx_http_parse_header_line for upstreams: anything but controls, space,
+// DEL and the colon).
+var nameByte = func() (t [256]bool) {
+	for c := 0x21; c < 256; c++ {
+		t[c] = c != 0x7f && c != ':'
+	}
+	return t
+}()
 
 func lineEnd(buf string, i int, name, value string) (string, string, int, bool, error) {
 	if buf[i] == '\n' {
@@ -394,10 +409,12 @@ func atoof(s string) int64 {
 	return v
 }
 
+// containsFold is ngx_strcasestrn: whether s contains sub (lower-case
+// ASCII), ignoring ASCII case.
 func containsFold(s, sub string) bool {
 	n := len(sub)
 	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
+		if equalLower(s[i:i+n], sub) {
 			return true
 		}
 	}
