@@ -56,8 +56,8 @@ func (n *Node) Walk(fn func(*Node) bool) {
 // Find returns n's direct children named name, in order. The result must
 // not be modified.
 func (n *Node) Find(name string) []*Node {
-	if n.byName != nil {
-		return n.byName[name]
+	if idx := n.childIndex(); idx != nil {
+		return idx[name]
 	}
 	var out []*Node
 	for _, c := range n.Children {
@@ -70,8 +70,8 @@ func (n *Node) Find(name string) []*Node {
 
 // First returns n's first direct child named name, or nil.
 func (n *Node) First(name string) *Node {
-	if n.byName != nil {
-		if found := n.byName[name]; len(found) > 0 {
+	if idx := n.childIndex(); idx != nil {
+		if found := idx[name]; len(found) > 0 {
 			return found[0]
 		}
 		return nil

@@ -174,9 +174,12 @@ func parseAddress(t *Target, addr string) {
 		host, port = hostport[:i], hostport[i+1:]
 	}
 	t.Host = host
+	if port == "" {
+		return // no port: Atoi would allocate an error to say so
+	}
 	if p, err := strconv.Atoi(port); err == nil && p > 0 && p < 65536 {
 		t.Port = p
-	} else if port != "" {
+	} else {
 		t.Err = "invalid port in \"" + addr + "\""
 	}
 }

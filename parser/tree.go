@@ -43,9 +43,15 @@ type Node struct {
 	level int32
 
 	root *treeRoot // shared by every Node of one tree
-	// byName indexes Children by name for nodes with many children (an
-	// http block with thousands of servers), so Find stays cheap.
-	byName map[string][]*Node
+}
+
+// childIndex returns n's children by name when the tree indexed them
+// (nodes with at least indexMin children), else nil.
+func (n *Node) childIndex() map[string][]*Node {
+	if len(n.Children) < indexMin || n.root == nil {
+		return nil
+	}
+	return n.root.byName[n]
 }
 
 // IsRoot reports whether n is the root of a tree.

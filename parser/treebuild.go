@@ -18,6 +18,11 @@ type treeRoot struct {
 	// levels counts the Nodes that hold directives (the root and every
 	// block), which Node.level numbers from 1.
 	levels int32
+	// byName indexes the children of the few nodes with many (an http
+	// block with thousands of servers) by name, so Find stays cheap; it
+	// is kept here rather than in every Node. Written while the tree is
+	// built, read-only afterwards.
+	byName map[*Node]map[string][]*Node
 }
 
 // treeBuilder expands includes into Nodes and checks every directive
@@ -71,10 +76,14 @@ func indexChildren(n *Node) {
 	if len(n.Children) < indexMin {
 		return
 	}
-	n.byName = make(map[string][]*Node)
+	idx := make(map[string][]*Node)
 	for _, c := range n.Children {
-		n.byName[c.Name] = append(n.byName[c.Name], c)
+		idx[c.Name] = append(idx[c.Name], c)
 	}
+	if n.root.byName == nil {
+		n.root.byName = make(map[*Node]map[string][]*Node)
+	}
+	n.root.byName[n] = idx
 }
 
 func (b *treeBuilder) node(d *Directive, parent *Node, chain []*Directive, ctx Context) *Node {
