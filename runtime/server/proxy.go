@@ -220,7 +220,9 @@ func (h *proxyHandler) Serve(w *ResponseWriter, r *Request) int {
 	uw := h.pi.worker(r.Worker())
 	st := proxyStates.Get().(*proxyState)
 	st.start(h, w, r)
+	st.req.AttemptBuf = st.attempts
 	res := uw.Proxy(r.Context(), h.p, &st.req, st)
+	st.attempts = res.Attempts[:0]
 	st.clock()
 	rc := st.finish(&res)
 	st.reset()
@@ -261,8 +263,9 @@ type proxyState struct {
 	body     proxyBody
 	writeErr error
 
-	arena  []byte
-	fields []upstream.Field
+	arena    []byte
+	fields   []upstream.Field
+	attempts []upstream.Attempt // Result.Attempts, reused
 }
 
 func (st *proxyState) start(h *proxyHandler, w *ResponseWriter, r *Request) {

@@ -64,6 +64,10 @@ type Request struct {
 	// closed client ends the request with 499 and the upstream connection
 	// is closed). May be nil.
 	ClientClosed func() bool
+	// AttemptBuf, when it has capacity, holds Result.Attempts (which is
+	// appended to AttemptBuf[:0]): a caller that keeps the returned
+	// Attempts[:0] for its next request allocates no attempt list.
+	AttemptBuf []Attempt
 	// Now is the time the caller last woke up (zero: read the clock).
 	// The exchange takes its timers from it and sets it to the time of
 	// each of its own wake-ups, so that the caller's timers after the
@@ -230,6 +234,7 @@ func (w *Worker) Proxy(ctx context.Context, p *Proxy, req *Request, rw ResponseW
 	*x = exchange{w: w, p: p, req: req, rw: rw, ctx: ctx, buf: buf, reqHead: reqHead, start: now, now: now}
 	x.pick.tried = tried
 	x.rh.Header, x.ch.Header, x.acc, x.wbuf = rhHeader, chHeader, acc, wbuf
+	x.res.Attempts = req.AttemptBuf[:0]
 	x.run()
 	res := x.res
 	x.req, x.rw, x.ctx, x.body, x.c, x.pump = nil, nil, nil, nil, nil, nil
