@@ -46,18 +46,17 @@ const (
 // buffers (reqState goes back to a pool, as ngx_http_set_keepalive frees
 // the header buffer) and, on Linux, no goroutine (idle_linux.go).
 type conn struct {
-	w    *Worker
-	ic   *instanceConf
-	nc   net.Conn
-	tcp  *net.TCPConn
-	rc   syscall.RawConn // nil: reads and writes through nc
-	id   uint64
-	ls   *listenerStats
-	ac   *addrConf
-	ctx  context.Context
-	stop context.CancelFunc
+	w   *Worker
+	ic  *instanceConf
+	nc  net.Conn
+	tcp *net.TCPConn
+	rc  syscall.RawConn // nil: reads and writes through nc
+	id  uint64
+	ls  *listenerStats
+	ac  *addrConf
+	cx  *connCtx // created by the first Request.Context call
 
-	start    time.Time
+	start    int64 // accept time, UnixNano
 	requests int64
 
 	// st is the connState, with connReleased set once the worker took
@@ -82,10 +81,10 @@ type conn struct {
 	// keep-alive checks take it instead of reading the clock each time.
 	now time.Time
 	rdl time.Time // read deadline currently set
-	// lastWrite is when the last write to the client started: before
-	// the client could see its bytes and act on them.
-	lastWrite time.Time
-	wdl       time.Time // write deadline currently set
+	// lastWrite is when the last write to the client started (UnixNano):
+	// before the client could see its bytes and act on them.
+	lastWrite int64
+	wdl       int64 // write deadline currently set, UnixNano
 
 	kaLoc        *locConf // location of the last response, for the idle wait
 	pipelined    bool     // the client pipelined at least once
@@ -99,14 +98,48 @@ type conn struct {
 	end          End
 
 	// idle keep-alive wait (waitKeepalive): the deadline of the current
-	// phase, and whether it is the keepalive_min_timeout phase.
+	// phase (UnixNano), and whether it is the keepalive_min_timeout phase.
 	idleMin      bool
-	idleDeadline time.Time
+	idleDeadline int64
 
 	idlePark // parking state of an idle connection (idle_linux.go)
 
 	// *reqState is what only a request needs; nil while idle.
 	*reqState
+}
+
+// startTime is the connection's accept time.
+func (c *conn) startTime() time.Time { return time.Unix(0, c.start) }
+
+// connCtx is a connection's context, made when a handler first asks for
+// it (most connections never do).
+type connCtx struct {
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+// context returns the connection's context, canceled when the connection
+// ends or the worker closes it by force.
+func (c *conn) context() context.Context {
+	if c.cx == nil {
+		c.w.mu.Lock()
+		ctx, stop := context.WithCancel(c.w.ctx)
+		c.cx = &connCtx{ctx, stop}
+		c.w.mu.Unlock()
+		if c.closeReq.Load() != 0 {
+			// forceClose came first and found no context to cancel.
+			stop()
+		}
+	}
+	return c.cx.ctx
+}
+
+// cancelContext cancels the connection's context if it has one. Only the
+// connection's owner calls it, or the worker with its lock held.
+func (c *conn) cancelContext() {
+	if c.cx != nil {
+		c.cx.stop()
+	}
 }
 
 // reqState is the part of a connection that only a request being read or
@@ -186,9 +219,10 @@ func (c *conn) detach() {
 }
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
-	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, start: time.Now()}
-	c.lastWrite, c.now = c.start, c.start
-	c.reuseAt.Store(c.start.UnixNano())
+	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, now: time.Now()}
+	c.start = c.now.UnixNano()
+	c.lastWrite = c.start
+	c.reuseAt.Store(c.start)
 	c.tcp, _ = nc.(*net.TCPConn)
 	if c.tcp != nil {
 		if rc, err := c.tcp.SyscallConn(); err == nil {
@@ -197,7 +231,6 @@ func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	}
 	c.initPark()
 	c.id = w.inst.connID.Add(1)
-	c.ctx, c.stop = context.WithCancel(w.ctx)
 	c.attach()
 	return c
 }
@@ -215,7 +248,7 @@ func (c *conn) serve(resumed bool) (parked bool) {
 			parked = false
 		}
 		if !parked {
-			c.stop()
+			c.cancelContext()
 		}
 	}()
 	for {
@@ -447,7 +480,7 @@ func (c *conn) readRequest() (*Request, Reason) {
 		}
 		var reason Reason
 		if c.requests == 0 {
-			reason = c.waitFirstByte(c.start.Add(c.ac.defaultServer.headerTimeout))
+			reason = c.waitFirstByte(c.startTime().Add(c.ac.defaultServer.headerTimeout))
 		} else {
 			reason = c.waitKeepalive()
 		}
@@ -472,7 +505,7 @@ func (c *conn) readHeadNow() (*Request, Reason) {
 	var headerDeadline time.Time
 	if c.requests == 0 {
 		// For the first request client_header_timeout runs from accept.
-		headerDeadline = c.start.Add(c.ac.defaultServer.headerTimeout)
+		headerDeadline = c.startTime().Add(c.ac.defaultServer.headerTimeout)
 	}
 	c.headState.Store(headReading)
 	c.requests++
@@ -733,26 +766,41 @@ func (c *conn) waitKeepalive() Reason {
 	timeout := lc.keepaliveTimeout
 	if m := lc.keepaliveMinTimeout; m > 0 {
 		c.idleMin = true
-		c.idleDeadline = c.now.Add(min(m, timeout))
+		c.idleDeadline = c.now.Add(min(m, timeout)).UnixNano()
 		c.w.setState(c, stateIdleMin)
 	} else {
 		c.idleMin = false
-		c.idleDeadline = c.now.Add(timeout)
+		c.idleDeadline = c.now.Add(timeout).UnixNano()
 		c.w.setState(c, stateIdle)
 	}
 	return c.idleWait(true)
 }
+
+// idleGrace is how long an idle keep-alive connection keeps its goroutine
+// and buffer before it is parked: a busy client's next request usually
+// comes sooner, and is then read at once.
+const idleGrace = 5 * time.Millisecond
 
 // idleWait waits for the first bytes of the next request until
 // c.idleDeadline; with mayPark the connection may be parked (it then
 // returns reasonParked) instead of waiting on its goroutine.
 func (c *conn) idleWait(mayPark bool) Reason {
 	for {
-		if mayPark && c.park() {
-			return reasonParked
+		var n int
+		var err error
+		deadline := time.Unix(0, c.idleDeadline)
+		if grace := c.now.Add(idleGrace); mayPark && c.parkable() && grace.Before(deadline) {
+			n, err = c.read(c.buf, grace)
+			if n == 0 && errors.Is(err, errReadTimeout) {
+				if c.park() {
+					return reasonParked
+				}
+				n, err = c.idleRead(deadline)
+			}
+		} else {
+			n, err = c.idleRead(deadline)
 		}
 		mayPark = true
-		n, err := c.idleRead(c.idleDeadline)
 		if n > 0 {
 			c.last = n
 			if !c.w.setState(c, stateActive) {
@@ -789,7 +837,7 @@ func (c *conn) idleTimedOut() (reason Reason, done bool) {
 	if lc.keepaliveMinTimeout >= lc.keepaliveTimeout {
 		return ReasonIdleTimeout, true
 	}
-	c.idleDeadline = c.now.Add(lc.keepaliveTimeout - lc.keepaliveMinTimeout)
+	c.idleDeadline = c.now.Add(lc.keepaliveTimeout - lc.keepaliveMinTimeout).UnixNano()
 	c.w.setState(c, stateIdle)
 	return ReasonNone, false
 }
@@ -914,7 +962,7 @@ func (c *conn) updateLocationConfig(r *Request) {
 		r.veto(ReasonKeepaliveOff)
 	case c.requests >= lc.keepaliveRequests:
 		r.veto(ReasonKeepaliveRequests)
-	case lc.keepaliveTime >= 0 && c.now.Sub(c.start).Milliseconds() > lc.keepaliveTime.Milliseconds():
+	case lc.keepaliveTime >= 0 && (c.now.UnixNano()-c.start)/1e6 > lc.keepaliveTime.Milliseconds():
 		r.veto(ReasonKeepaliveTime)
 	case c.head.MSIE6 && r.Method == h1.MethodPOST && lc.disableMSIE6:
 		r.veto(ReasonDisabledAgent)

@@ -390,7 +390,7 @@ func (s *Instance) connClosed(c *conn, reason Reason) {
 		slog.String("listen", c.ac.addr),
 		slog.String("client", c.nc.RemoteAddr().String()),
 		slog.Int64("requests", c.requests),
-		slog.Duration("duration", time.Since(c.start)),
+		slog.Duration("duration", time.Since(c.startTime())),
 		slog.String("reason", reason.String()),
 		slog.String("end", c.end.String()),
 		slog.Bool("lingering", c.lingered),

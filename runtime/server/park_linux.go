@@ -100,6 +100,9 @@ func (c *conn) initPark() {
 	c.rc.Control(func(fd uintptr) { c.fd = int32(fd) })
 }
 
+// parkable reports whether the connection can be parked.
+func (c *conn) parkable() bool { return c.w.idler != nil && c.fd >= 0 }
+
 // park hands an idle keep-alive connection waiting until c.idleDeadline
 // to the worker's idler and gives its reqState back to the pool
 // (ngx_http_set_keepalive: the buffers are freed, the read event waits).
@@ -186,7 +189,7 @@ func (p *idler) unparkLocked(c *conn) {
 }
 
 func (p *idler) less(i, j int) bool {
-	return p.heap[i].idleDeadline.Before(p.heap[j].idleDeadline)
+	return p.heap[i].idleDeadline < p.heap[j].idleDeadline
 }
 
 func (p *idler) swap(i, j int) {
@@ -235,7 +238,7 @@ func (p *idler) loop() {
 		p.mu.Lock()
 		timeout := -1
 		if len(p.heap) > 0 {
-			d := time.Until(p.heap[0].idleDeadline)
+			d := time.Duration(p.heap[0].idleDeadline - time.Now().UnixNano())
 			timeout = int((d + time.Millisecond - 1) / time.Millisecond)
 			timeout = max(timeout, 0)
 		}
@@ -266,7 +269,7 @@ func (p *idler) loop() {
 			p.unparkLocked(c)
 			ready = append(ready, c)
 		}
-		for len(p.heap) > 0 && !p.heap[0].idleDeadline.After(now) {
+		for nowNano := now.UnixNano(); len(p.heap) > 0 && p.heap[0].idleDeadline <= nowNano; {
 			c := p.heap[0]
 			p.unparkLocked(c)
 			expired = append(expired, c)
@@ -326,6 +329,6 @@ func (c *conn) resume() {
 // closeParked closes a parked connection the idler took back.
 func (c *conn) closeParked(reason Reason) {
 	c.close(reason)
-	c.stop()
+	c.cancelContext()
 	c.w.wg.Done()
 }

@@ -20,5 +20,8 @@ func (p *idler) wake(c *conn) {}
 
 func (c *conn) initPark() {}
 
+// parkable reports false: idle connections keep their goroutine here.
+func (c *conn) parkable() bool { return false }
+
 // park keeps the goroutine of an idle connection on this platform.
 func (c *conn) park() bool { return false }

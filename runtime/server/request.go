@@ -96,7 +96,7 @@ func (r *Request) ConnRequests() int64 { return r.c.requests }
 
 // Context is canceled when the connection is forcibly closed (shutdown
 // timeout, fast shutdown). Handlers waiting on upstreams select on it.
-func (r *Request) Context() context.Context { return r.c.ctx }
+func (r *Request) Context() context.Context { return r.c.context() }
 
 // Internal reports whether the request was internally redirected
 // (error_page, index).

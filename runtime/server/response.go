@@ -219,7 +219,7 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 	if err := c.flush(timeout); err != nil {
 		return err
 	}
-	c.lastWrite = c.now
+	c.lastWrite = c.now.UnixNano()
 	sent, ok, err := c.rw.sendFile(f, n, timeout)
 	if ok {
 		w.sent += sent
@@ -452,11 +452,11 @@ func (c *conn) appendRedirectHost(b []byte, r *Request) []byte {
 func (c *conn) armWrite(timeout time.Duration) {
 	want := c.now.Add(timeout)
 	slack := min(300*time.Millisecond, timeout/10)
-	if d := want.Sub(c.wdl); d >= 0 && d < slack {
+	if d := time.Duration(want.UnixNano() - c.wdl); d >= 0 && d < slack {
 		return
 	}
 	c.nc.SetWriteDeadline(want)
-	c.wdl = want
+	c.wdl = want.UnixNano()
 }
 
 // flush writes the output buffer with send_timeout between writes
@@ -467,7 +467,7 @@ func (c *conn) flush(timeout time.Duration) error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	c.lastWrite = c.now // before the client can see these bytes
+	c.lastWrite = c.now.UnixNano() // before the client can see these bytes
 	if c.rw != nil {
 		_, err := c.rw.write(c.wbuf, timeout)
 		c.wbuf = c.wbuf[:0]

@@ -270,7 +270,7 @@ func (w *Worker) drain() {
 // next; a goroutine may be late to do so.
 func (w *Worker) setState(c *conn, st connState) bool {
 	if reusable(st) {
-		c.reuseAt.Store(c.lastWrite.UnixNano())
+		c.reuseAt.Store(c.lastWrite)
 	}
 	for {
 		old := c.st.Load()
@@ -373,7 +373,7 @@ func (w *Worker) forceClose(reason Reason, all bool) {
 			continue
 		}
 		c.requestClose(reason)
-		c.stop()
+		c.cancelContext()
 	}
 	w.mu.Unlock()
 }
