@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"testing"
@@ -128,6 +129,59 @@ func BenchmarkHeadPath(b *testing.B) {
 		}
 		if ch := x.clientHead(&x.rh, framing(&x.rh, false), false); len(ch.Header) != 1 {
 			b.Fatal(ch.Header)
+		}
+	}
+}
+
+// BenchmarkUnbufferedChunkedUpload measures a request whose chunked body
+// (4 reads) is streamed to the upstream with request buffering off.
+func BenchmarkUnbufferedChunkedUpload(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 8192)
+				have := 0
+				for {
+					n, err := c.Read(buf[have:])
+					if err != nil {
+						return
+					}
+					have += n
+					if i := bytes.Index(buf[:have], []byte("0\r\n\r\n")); i >= 0 && bytes.HasSuffix(buf[:have], []byte("\r\n0\r\n\r\n")) {
+						have = 0
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	s, _ := NewSet([]*config.Upstream{{Name: "be", Keepalive: ka(8), Servers: []config.UpstreamServer{{Address: ln.Addr().String()}}}}, Options{})
+	p, _ := s.CompileProxy(&config.Proxy{Pass: "http://be", HTTPVersion: "1.1", RequestBuffering: boolp(false), SetHeaders: []config.ProxyHeader{{Name: "Connection", Value: ""}}}, LocationInfo{Prefix: "/"}, true)
+	w := s.NewWorker(0)
+	defer w.Shutdown()
+	rec := &recorder{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := get("POST", "/")
+		r.ContentLength, r.Chunked = -1, true
+		r.Body = &pieces{parts: []string{"hello ", "chunked ", "upload ", "body"}, endWithData: true}
+		rec.body.Reset()
+		if res := w.Proxy(context.Background(), p, r, rec); res.Status != 200 {
+			b.Fatal(res.Status)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package upstream
 import (
 	"io"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -34,42 +35,52 @@ func startPump(x *exchange) *bodyPump {
 	return p
 }
 
+// pumpBufs holds the pump's buffers between requests.
+var pumpBufs = sync.Pool{New: func() any { b := make([]byte, pumpHead+pumpData+pumpTail); return &b }}
+
+const (
+	pumpHead = 18 // room for a chunk-size line: 16 hex digits and CRLF
+	pumpData = 16 << 10
+	pumpTail = 7 // CRLF after the data and the last chunk "0\r\n\r\n"
+)
+
+// run copies the body to the upstream, one write per read: for a chunked
+// body the chunk-size line, the data, its CRLF and, with the body's last
+// bytes, the last chunk go out together, as nginx's output chain sends a
+// chunk's buffers in one writev (ngx_http_proxy_body_output_filter).
 func (p *bodyPump) run() {
 	defer close(p.done)
 	x := p.x
 	c := x.c
 	chunked := x.req.Chunked
-	buf := make([]byte, 16<<10)
-	var hdr []byte
+	bp := pumpBufs.Get().(*[]byte)
+	defer pumpBufs.Put(bp)
+	buf := *bp
+	data := buf[pumpHead : pumpHead+pumpData]
 	for {
-		n, rerr := x.req.Body.Read(buf)
-		if n > 0 {
-			var err error
+		n, rerr := x.req.Body.Read(data)
+		start, end := pumpHead, pumpHead+n
+		if chunked {
+			if n > 0 {
+				var hex [16]byte
+				h := strconv.AppendInt(hex[:0], int64(n), 16)
+				start -= len(h) + 2
+				copy(buf[start:], h)
+				copy(buf[start+len(h):], "\r\n")
+				end += copy(buf[end:], "\r\n")
+			}
+			if rerr == io.EOF {
+				end += copy(buf[end:], "0\r\n\r\n")
+			}
+		}
+		if end > start {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(x.p.sendTO))
-			if chunked {
-				hdr = strconv.AppendInt(hdr[:0], int64(n), 16)
-				hdr = append(hdr, "\r\n"...)
-				_, err = c.nc.Write(hdr)
-			}
-			if err == nil {
-				_, err = c.nc.Write(buf[:n])
-			}
-			if err == nil && chunked {
-				_, err = c.nc.Write([]byte("\r\n"))
-			}
-			if err != nil {
+			if _, err := c.nc.Write(buf[start:end]); err != nil {
 				p.fail(err)
 				return
 			}
 		}
 		if rerr == io.EOF {
-			if chunked {
-				_ = c.nc.SetWriteDeadline(time.Now().Add(x.p.sendTO))
-				if _, err := c.nc.Write([]byte("0\r\n\r\n")); err != nil {
-					p.fail(err)
-					return
-				}
-			}
 			p.complete.Store(true)
 			return
 		}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -249,4 +250,70 @@ func TestUnbufferedBodyArrived(t *testing.T) {
 			t.Errorf("streamed: Content-Length %q, Transfer-Encoding %q; want none, chunked", cl, te)
 		}
 	}
+}
+
+// TestUnbufferedChunkedBodyBytes: a chunked body streamed with request
+// buffering off reaches the upstream re-chunked per read, with the last
+// chunk after the last bytes, whether they come with the end or alone.
+func TestUnbufferedChunkedBodyBytes(t *testing.T) {
+	for _, endWithData := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			var all []byte
+			buf := make([]byte, 4096)
+			for !strings.HasSuffix(string(all), "0\r\n\r\n") {
+				n, err := c.Read(buf)
+				all = append(all, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			got <- string(all)
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		}()
+		e := newEnv(t, []*config.Upstream{ups("app", nil, ln.Addr().String())})
+		cp := http11("http://app")
+		cp.RequestBuffering = boolp(false)
+		p := e.proxy(cp)
+		e.start()
+		r := post("/", "")
+		r.ContentLength, r.Chunked = -1, true
+		r.Body = &pieces{parts: []string{"ab", "cde"}, endWithData: endWithData}
+		res, _ := e.do(p, r)
+		ln.Close()
+		body := <-got
+		if _, b, _ := strings.Cut(body, "\r\n\r\n"); b != "2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n" || res.Status != 200 {
+			t.Errorf("end with data %v: upstream got body %q, status %d", endWithData, b, res.Status)
+		}
+	}
+}
+
+// pieces is a body read in the given parts; the last part comes with
+// io.EOF when endWithData is set.
+type pieces struct {
+	parts       []string
+	endWithData bool
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, p.parts[0])
+	p.parts = p.parts[1:]
+	if len(p.parts) == 0 && p.endWithData {
+		return n, io.EOF
+	}
+	return n, nil
 }
