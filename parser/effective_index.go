@@ -284,10 +284,8 @@ func (ix *effIndex) compute(m *Node, spec *Spec, name string) *effVal {
 func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
 	ctx := childContext(m)
 	if ctx&spec.Contexts != 0 {
-		if found := m.Find(name); len(found) > 0 {
-			if spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone {
-				found = found[:1]
-			}
+		one := spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone
+		if found := childrenNamed(m, name, one); len(found) > 0 {
 			return &effVal{nodes: found}
 		}
 	}
@@ -303,4 +301,48 @@ func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
 		return nil
 	}
 	return ix.lookup(m.Parent, spec, name)
+}
+
+// childrenNamed returns m's children called name, or only the first one
+// when one is set, like Find but without allocating when they are one run
+// of consecutive children (the usual case: one directive, or the
+// proxy_set_header lines of a snippet): the result is then a slice of
+// m.Children whose capacity ends with it, so appending to it copies.
+func childrenNamed(m *Node, name string, one bool) []*Node {
+	if idx := m.childIndex(); idx != nil {
+		found := idx[name]
+		if one && len(found) > 1 {
+			found = found[:1:1]
+		}
+		return found
+	}
+	kids := m.Children
+	i := 0
+	for i < len(kids) && kids[i].Name != name {
+		i++
+	}
+	if i == len(kids) {
+		return nil
+	}
+	if one {
+		return kids[i : i+1 : i+1]
+	}
+	j := i + 1
+	for j < len(kids) && kids[j].Name == name {
+		j++
+	}
+	rest := j
+	for rest < len(kids) && kids[rest].Name != name {
+		rest++
+	}
+	if rest == len(kids) {
+		return kids[i:j:j]
+	}
+	out := append([]*Node(nil), kids[i:j]...)
+	for _, c := range kids[rest:] {
+		if c.Name == name {
+			out = append(out, c)
+		}
+	}
+	return out
 }
