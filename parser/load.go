@@ -147,6 +147,22 @@ type loader struct {
 	// is the first of them.
 	dropped      int
 	firstDropped pendingDiag
+	// fullPaths memoizes src.full(cfg.Prefix, arg) per include argument:
+	// thousands of includes name the same few snippets.
+	fullPaths map[string]string
+}
+
+// fullPath is src.full(cfg.Prefix, name), memoized.
+func (l *loader) fullPath(name string) string {
+	if full, ok := l.fullPaths[name]; ok {
+		return full
+	}
+	full := l.src.full(l.cfg.Prefix, name)
+	if l.fullPaths == nil {
+		l.fullPaths = make(map[string]string)
+	}
+	l.fullPaths[name] = full
+	return full
 }
 
 // fileInfo is a file while loading.
@@ -270,7 +286,7 @@ func (l *loader) include(from *fileInfo, inc *Directive, chain []*Directive) {
 		l.errorAt(inc, inc.Pos, fmt.Sprintf("includes are nested more than %d files deep (ngxkeep's limit)", MaxIncludeDepth), chain)
 		return
 	}
-	full := l.src.full(l.cfg.Prefix, arg.Value)
+	full := l.fullPath(arg.Value)
 	var paths []string
 	if hasMeta(full) {
 		var err error
