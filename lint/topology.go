@@ -127,7 +127,22 @@ type listenRef struct {
 // buildTopology computes the links of a run.
 func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 	t := &Topology{from: map[*Instance][]*Link{}, to: map[*Instance][]*Link{}, fronts: map[*Instance][]*Tier{}}
-	byPort := map[int][]listenRef{}
+	// Sized per port first: on a large tree thousands of servers
+	// listen on the same port or two.
+	perPort := map[int]int{}
+	for _, in := range ins {
+		for _, s := range in.Servers() {
+			for i := range s.Listens {
+				if l := &s.Listens[i]; l.AddrErr == nil && !l.Addr.IsUnix() {
+					perPort[l.Addr.Port] += 1 + b2i(l.DualStack)
+				}
+			}
+		}
+	}
+	byPort := make(map[int][]listenRef, len(perPort))
+	for port, n := range perPort {
+		byPort[port] = make([]listenRef, 0, n)
+	}
 	byUnix := map[string][]listenRef{}
 	for _, in := range ins {
 		for _, s := range in.Servers() {
@@ -464,4 +479,11 @@ func samePath(declared, given, baseDir string) bool {
 	a, err1 := filepath.Abs(d)
 	b, err2 := filepath.Abs(given)
 	return err1 == nil && err2 == nil && a == b
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
