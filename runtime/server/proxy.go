@@ -38,6 +38,10 @@ type proxyInstance struct {
 	workers []atomic.Pointer[upstream.Worker]
 }
 
+// postponeOutput is nginx's postpone_output default: the write filter
+// holds back less than this much output that is not flushed or last.
+const postponeOutput = 1460
+
 // v1_23_0 is the first version with nginx's strict upstream header checks
 // (duplicate Content-Length, Content-Length with Transfer-Encoding).
 var v1_23_0 = config.Version{Major: 1, Minor: 23, Patch: 0}
@@ -418,8 +422,12 @@ func (st *proxyState) finish(res *upstream.Result) int {
 		// intercepted status; 502 and 504 keep the client connection.
 		return res.Status
 	case res.KeepaliveOff && res.DropUnsent:
-		// An internal error (NGX_ERROR): nothing still buffered is
-		// flushed, then close.
+		// An internal error (NGX_ERROR) closes without a flush: what
+		// ngx_http_write_filter still postponed is lost. It postpones
+		// less than postpone_output bytes; more went out already.
+		if len(c.wbuf) >= postponeOutput {
+			c.flush(r.loc.sendTimeout)
+		}
 		st.w.AbortUnsent()
 	case res.KeepaliveOff:
 		// The upstream failed mid-body: truncated body, no final

@@ -138,9 +138,10 @@ type Result struct {
 	Upgraded bool
 	// DropUnsent means the exchange ended as nginx's internal error
 	// (ngx_http_upstream_finalize_request with NGX_ERROR: an invalid
-	// chunked body): what the client was not sent yet must be dropped,
-	// not flushed, the head too when it is still buffered, and the
-	// connection closed. Set with KeepaliveOff.
+	// chunked body): output nginx's write filter still held back
+	// (postpone_output) must be dropped, not flushed, the head too when
+	// it is still buffered, and the connection closed. The bytes of the
+	// failing upstream read are never written. Set with KeepaliveOff.
 	DropUnsent bool
 	// Attempts lists every try in order.
 	Attempts []Attempt
@@ -1172,17 +1173,37 @@ func (x *exchange) relayBuffered() {
 		if len(acc) >= int(x.p.maxBuffered) {
 			break
 		}
-		if len(acc) == cap(acc) {
-			acc = append(acc, 0)[:len(acc)]
+		// One read that may wait, then what it brought: nginx's event
+		// pipe filters each recv() whole (ngx_event_pipe_read_upstream)
+		// and passes earlier reads on to the client before it waits.
+		passed := len(acc)
+		var err error
+		for wait := true; ; wait = false {
+			if len(acc) == cap(acc) {
+				acc = append(acc, 0)[:len(acc)]
+			}
+			var n int
+			if wait {
+				n, err = x.readBody(acc[len(acc):cap(acc)])
+			} else {
+				n, err = x.bodyR.readBuffered(acc[len(acc):cap(acc)])
+			}
+			acc = acc[:len(acc)+n]
+			if err != nil || x.bodyR.done || len(acc) >= int(x.p.maxBuffered) {
+				break
+			}
 		}
-		n, err := x.readBody(acc[len(acc):cap(acc)])
-		acc = acc[:len(acc)+n]
+		if err == errWouldWait {
+			continue
+		}
 		if err == io.EOF {
 			break
 		}
 		if err == errInvalidChunked {
-			// ngx_event_pipe returns NGX_ABORT: nothing buffered is
-			// passed on (ngx_http_upstream_process_request)
+			// ngx_event_pipe returns NGX_ABORT: what this read brought
+			// is not passed on; earlier reads were, and the server
+			// decides what of them postpone_output still held back.
+			x.writeClient(acc[:passed])
 			x.upstreamInvalid(err)
 			return
 		}

@@ -441,38 +441,42 @@ func TestInvalidChunkedDropsUnsent(t *testing.T) {
 	}
 }
 
-// TestUnbufferedChunksOfOneRead: with buffering off, the chunks of one
-// upstream read reach the client in one write and one flush; a failure
-// in a later read keeps what was already flushed (no DropUnsent of it).
-func TestUnbufferedChunksOfOneRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
+// TestChunksOfOneRead: the chunks of one upstream read are passed on
+// together (with buffering off: in one write and one flush); an invalid
+// chunk in a later read keeps what earlier reads passed on and asks to
+// drop only what the server still holds back.
+func TestChunksOfOneRead(t *testing.T) {
+	for _, buffering := range []bool{false, true} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return
+			t.Fatal(err)
 		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 4096)
-		_, _ = c.Read(buf)
-		c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n1\r\ne\r\n"))
-		time.Sleep(100 * time.Millisecond)
-		c.Write([]byte("zz\r\n"))
-		_, _ = c.Read(buf) // until the proxy closes
-	}()
-	defer func() { ln.Close(); <-done }()
-	e := newEnv(t, []*config.Upstream{ups("app", ka(4), ln.Addr().String())})
-	cp := http11("http://app")
-	cp.Buffering = boolp(false)
-	p := e.proxy(cp)
-	e.start()
-	res, rec := e.do(p, get("GET", "/"))
-	if rec.body.String() != "abcde" || rec.writes != 1 || !res.KeepaliveOff || res.Complete {
-		t.Fatalf("%+v body %q in %d writes; want \"abcde\" in 1 write, then the failure", res, rec.body.String(), rec.writes)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 4096)
+			_, _ = c.Read(buf)
+			c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n1\r\ne\r\n"))
+			time.Sleep(100 * time.Millisecond)
+			c.Write([]byte("1\r\nf\r\nzz\r\n"))
+			_, _ = c.Read(buf) // until the proxy closes
+		}()
+		e := newEnv(t, []*config.Upstream{ups("app", ka(4), ln.Addr().String())})
+		cp := http11("http://app")
+		cp.Buffering = boolp(buffering)
+		p := e.proxy(cp)
+		e.start()
+		res, rec := e.do(p, get("GET", "/"))
+		ln.Close()
+		<-done
+		if rec.body.String() != "abcde" || rec.writes != 1 || !res.KeepaliveOff || !res.DropUnsent || res.Complete {
+			t.Errorf("buffering %v: %+v body %q in %d writes; want \"abcde\" in 1 write, then DropUnsent", buffering, res, rec.body.String(), rec.writes)
+		}
 	}
 }
