@@ -108,9 +108,9 @@ func runKA14(pass *lint.Pass) error {
 				continue
 			}
 			var first *lint.Proxy
-			var firstSig []connField
+			var firstSig, scratch []connField
 			for _, p := range uses[u] {
-				sig, ok := fx.connSignature(p)
+				sig, ok := fx.connSignature(p, scratch[:0])
 				if !ok {
 					continue
 				}
@@ -118,6 +118,7 @@ func runKA14(pass *lint.Pass) error {
 					first, firstSig = p, sig
 					continue
 				}
+				scratch = sig // the others are compared, not kept: reuse the room
 				i := differs(firstSig, sig)
 				if i < 0 {
 					continue
@@ -144,9 +145,10 @@ func runKA14(pass *lint.Pass) error {
 	return nil
 }
 
-// connSignature lists what distinguishes the connections p opens; ok is
-// false for modules that never cache their connections.
-func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
+// connSignature lists what distinguishes the connections p opens,
+// appended to dst (whose room it reuses); ok is false for modules that
+// never cache their connections.
+func (fx *facts) connSignature(p *lint.Proxy, dst []connField) ([]connField, bool) {
 	switch p.Module {
 	case lint.ModuleUWSGI, lint.ModuleSCGI:
 		return nil, false
@@ -164,8 +166,11 @@ func (fx *facts) connSignature(p *lint.Proxy) ([]connField, bool) {
 	if tls {
 		size += len(sslSettings)
 	}
-	sig := make([]connField, 1, size)
-	sig[0] = connField{name: "the module", value: p.Node.Name}
+	sig := dst
+	if cap(sig) < size {
+		sig = make([]connField, 0, size)
+	}
+	sig = append(sig, connField{name: "the module", value: p.Node.Name})
 	scheme := p.Scheme
 	if scheme == "" {
 		scheme = "(none)"
