@@ -108,12 +108,13 @@ func runKA08(pass *lint.Pass) error {
 }
 
 // usesByUpstream maps each upstream{} block to the *_pass directives that
-// can reach it, literally or through variables.
+// can reach it, literally or through variables: the engine's
+// Upstream.Users, shared rather than rebuilt by appending.
 func usesByUpstream(in *lint.Instance) map[*lint.Upstream][]*lint.Proxy {
-	m := map[*lint.Upstream][]*lint.Proxy{}
-	for _, p := range in.Proxies() {
-		for _, u := range p.Route.Upstreams {
-			m[u] = append(m[u], p)
+	m := make(map[*lint.Upstream][]*lint.Proxy, len(in.Upstreams()))
+	for _, u := range in.Upstreams() {
+		if len(u.Users) > 0 {
+			m[u] = u.Users
 		}
 	}
 	return m
