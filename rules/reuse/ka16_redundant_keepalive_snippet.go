@@ -71,13 +71,24 @@ func runKA16(pass *lint.Pass) error {
 	const levels = parser.CtxHTTP | parser.CtxServer | parser.CtxLocation
 	for _, in := range pass.Instances {
 		report := func(nodes []*parser.Node, redundant func(*parser.Node) bool, format string) {
-			// Group the uses of each written directive.
-			byDir := map[*parser.Directive][]*parser.Node{}
+			// Group the uses of each written directive (a snippet's line
+			// has thousands on a large tree): count them, then fill
+			// slices carved from one array.
+			count := map[*parser.Directive]int{}
 			var order []*parser.Directive
 			for _, n := range nodes {
-				if byDir[n.Directive] == nil {
+				if count[n.Directive] == 0 {
 					order = append(order, n.Directive)
 				}
+				count[n.Directive]++
+			}
+			byDir := make(map[*parser.Directive][]*parser.Node, len(order))
+			backing := make([]*parser.Node, len(nodes))
+			for _, d := range order {
+				byDir[d] = backing[:0:count[d]]
+				backing = backing[count[d]:]
+			}
+			for _, n := range nodes {
 				byDir[n.Directive] = append(byDir[n.Directive], n)
 			}
 			var found []*parser.Directive
@@ -108,8 +119,9 @@ func runKA16(pass *lint.Pass) error {
 			}
 		}
 
-		var versions []*parser.Node
-		for _, n := range in.NodesIn("proxy_http_version", levels) {
+		written := in.NodesIn("proxy_http_version", levels)
+		versions := make([]*parser.Node, 0, len(written))
+		for _, n := range written {
 			if lint.ArgValue(n, 0) == "1.1" {
 				versions = append(versions, n)
 			}
@@ -119,8 +131,9 @@ func runKA16(pass *lint.Pass) error {
 		}, "%s already talks HTTP/1.1 to upstreams (the default since 1.29.7): this line changes nothing%s. "+
 			"Keep it only while the config must also run on nginx before 1.29.7")
 
-		var conns []*parser.Node
-		for _, n := range in.NodesIn("proxy_set_header", levels) {
+		written = in.NodesIn("proxy_set_header", levels)
+		conns := make([]*parser.Node, 0, len(written))
+		for _, n := range written {
 			if len(n.Args) == 2 && equalFold(n.Args[0].Value, "Connection") && n.Args[1].Value == "" {
 				conns = append(conns, n)
 			}
