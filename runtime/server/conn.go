@@ -45,12 +45,14 @@ const (
 // while it reads or answers a request. Between requests it holds no
 // buffers (reqState goes back to a pool, as ngx_http_set_keepalive frees
 // the header buffer) and, on Linux, no goroutine (idle_linux.go).
+//
+// Its fields are ordered by size: thousands of idle connections each keep
+// one.
 type conn struct {
 	w   *Worker
 	ic  *instanceConf
 	nc  net.Conn
 	tcp *net.TCPConn
-	rc  syscall.RawConn // nil: reads and writes through nc
 	id  uint64
 	ls  *listenerStats
 	ac  *addrConf
@@ -64,16 +66,17 @@ type conn struct {
 	// changes it without the worker's lock (setState); the worker reads
 	// it under its lock (drain, shutdown, snapshot).
 	st atomic.Uint32
-	// reuseAt orders reusable connections for reclaiming, in UnixNano:
-	// accept time, then the start of the last write before the
-	// connection became reusable (see setState).
-	reuseAt atomic.Int64
-
 	// closeReq holds Reason+1 when the worker asked the connection to close.
 	closeReq atomic.Uint32
 	// headState says whether a request head is being read (headReading)
 	// and whether the shutdown timer fired meanwhile (headReadingFailed).
 	headState atomic.Uint32
+	// reuseAt orders reusable connections for reclaiming, in UnixNano:
+	// accept time, then the start of the last write to the client (before
+	// the client could see its bytes and act on them). Only writes of an
+	// active connection move it, so a reusable connection keeps the
+	// place of its last write before it became reusable.
+	reuseAt atomic.Int64
 
 	// now is the time of the connection's last wake-up (a read returned,
 	// a write waited, a handler gave control back), as nginx uses the
@@ -81,14 +84,20 @@ type conn struct {
 	// keep-alive checks take it instead of reading the clock each time.
 	now time.Time
 	rdl time.Time // read deadline currently set
-	// lastWrite is when the last write to the client started (UnixNano):
-	// before the client could see its bytes and act on them.
-	lastWrite int64
-	wdl       int64 // write deadline currently set, UnixNano
+	wdl int64     // write deadline currently set, UnixNano
 
-	kaLoc        *locConf // location of the last response, for the idle wait
-	pipelined    bool     // the client pipelined at least once
-	timedout     bool     // nginx c->timedout: RST with reset_timedout_connection
+	kaLoc *locConf // location of the last response, for the idle wait
+	// idleDeadline is the end of the current idle phase (UnixNano);
+	// idleMin says it is the keepalive_min_timeout phase (waitKeepalive).
+	idleDeadline int64
+
+	// *reqState is what only a request needs; nil while idle.
+	*reqState
+
+	idlePark // parking state of an idle connection (park_linux.go)
+
+	pipelined    bool // the client pipelined at least once
+	timedout     bool // nginx c->timedout: RST with reset_timedout_connection
 	eof          bool
 	failed       bool // nginx c->error
 	writeFailed  bool
@@ -96,16 +105,7 @@ type conn struct {
 	isClosed     bool
 	lastReadFull bool
 	end          End
-
-	// idle keep-alive wait (waitKeepalive): the deadline of the current
-	// phase (UnixNano), and whether it is the keepalive_min_timeout phase.
 	idleMin      bool
-	idleDeadline int64
-
-	idlePark // parking state of an idle connection (idle_linux.go)
-
-	// *reqState is what only a request needs; nil while idle.
-	*reqState
 }
 
 // startTime is the connection's accept time.
@@ -173,6 +173,7 @@ type reqState struct {
 	// reqVars is the variable state of the current request (vars.go).
 	reqVars reqVars
 
+	rc  syscall.RawConn // the socket's; nil: reads and writes through nc
 	rwv rawWriter
 	rw  *rawWriter // nil: writes through nc.Write
 }
@@ -192,9 +193,14 @@ func (c *conn) attach() {
 		rs.hbuf = make([]byte, size)
 	}
 	rs.buf, rs.pos, rs.last = rs.hbuf, 0, 0
-	rs.rw = nil
-	if c.rc != nil && rawWrites {
-		rs.rwv.init(c)
+	rs.rw, rs.rc = nil, nil
+	if c.tcp != nil {
+		if rc, err := c.tcp.SyscallConn(); err == nil {
+			rs.rc = rc
+		}
+	}
+	if rs.rc != nil && rawWrites {
+		rs.rwv.init(c, rs.rc)
 		rs.rw = &rs.rwv
 	}
 	rs.reqVars.gen = -1 // no variable state of another connection's request
@@ -214,24 +220,19 @@ func (c *conn) detach() {
 	rs.bpos, rs.blast = 0, 0
 	rs.req = Request{w: rs.req.w}
 	rs.req.w.c, rs.req.w.r = nil, nil
-	rs.rwv.init(nil)
+	rs.rwv.init(nil, nil)
+	rs.rc = nil
 	reqStatePool.Put(rs)
 }
 
 func newConn(w *Worker, nc net.Conn, ac *addrConf, ls *listenerStats) *conn {
 	c := &conn{w: w, ic: w.ic, nc: nc, ac: ac, ls: ls, now: time.Now()}
 	c.start = c.now.UnixNano()
-	c.lastWrite = c.start
 	c.reuseAt.Store(c.start)
 	c.tcp, _ = nc.(*net.TCPConn)
-	if c.tcp != nil {
-		if rc, err := c.tcp.SyscallConn(); err == nil {
-			c.rc = rc
-		}
-	}
-	c.initPark()
 	c.id = w.inst.connID.Add(1)
 	c.attach()
+	c.initPark()
 	return c
 }
 
@@ -779,7 +780,7 @@ func (c *conn) waitKeepalive() Reason {
 // idleGrace is how long an idle keep-alive connection keeps its goroutine
 // and buffer before it is parked: a busy client's next request usually
 // comes sooner, and is then read at once.
-const idleGrace = 5 * time.Millisecond
+const idleGrace = time.Millisecond
 
 // idleWait waits for the first bytes of the next request until
 // c.idleDeadline; with mayPark the connection may be parked (it then

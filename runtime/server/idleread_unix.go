@@ -12,6 +12,9 @@ import (
 // taken from the pool only once they are there: while the client is
 // silent the connection holds no buffer.
 func (c *conn) idleRead(deadline time.Time) (int, error) {
+	if c.reqState == nil {
+		c.attach()
+	}
 	if c.rc == nil || len(c.wbuf) > 0 {
 		return c.read(c.buf, deadline)
 	}
@@ -19,12 +22,13 @@ func (c *conn) idleRead(deadline time.Time) (int, error) {
 	if c.closeReq.Load() != 0 {
 		return 0, errCloseRequested
 	}
+	rc := c.rc
 	var n int
 	var rerr error
 	var err error
 	for retry := 0; ; retry++ {
 		n, rerr = 0, nil
-		err = c.rc.Read(func(fd uintptr) bool {
+		err = rc.Read(func(fd uintptr) bool {
 			if c.reqState == nil {
 				c.attach()
 			}

@@ -14,8 +14,8 @@ type idlePark struct {
 	fd      int32  // socket descriptor; -1: the connection cannot be parked
 	heapIdx int32  // index in the idler's timer heap; -1: not parked
 	seq     uint32 // park generation carried by its epoll event
-	inEpoll bool   // fd is in the idler's epoll set (armed or not)
 	parked  atomic.Bool
+	inEpoll bool // fd is in the idler's epoll set (armed or not)
 }
 
 // idler parks a worker's idle keep-alive connections without a goroutine
@@ -97,7 +97,10 @@ func (c *conn) initPark() {
 	if c.rc == nil {
 		return
 	}
-	c.rc.Control(func(fd uintptr) { c.fd = int32(fd) })
+	// newConn runs under the worker's lock: one function value for all.
+	if c.rc.Control(c.w.ctl) == nil {
+		c.fd = c.w.ctlFD
+	}
 }
 
 // parkable reports whether the connection can be parked.

@@ -219,7 +219,7 @@ func (w *ResponseWriter) SendFile(f *os.File, n int64) error {
 	if err := c.flush(timeout); err != nil {
 		return err
 	}
-	c.lastWrite = c.now.UnixNano()
+	c.reuseAt.Store(c.now.UnixNano())
 	sent, ok, err := c.rw.sendFile(f, n, timeout)
 	if ok {
 		w.sent += sent
@@ -467,7 +467,7 @@ func (c *conn) flush(timeout time.Duration) error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	c.lastWrite = c.now.UnixNano() // before the client can see these bytes
+	c.reuseAt.Store(c.now.UnixNano()) // before the client can see these bytes
 	if c.rw != nil {
 		_, err := c.rw.write(c.wbuf, timeout)
 		c.wbuf = c.wbuf[:0]

@@ -19,6 +19,10 @@ import (
 // and reusable-connection queue, its own shutdown.
 type Worker struct {
 	inst *Instance
+	// ctlFD is the descriptor newConn reads with ctl, under mu.
+	ctlFD int32
+	ctl   func(fd uintptr)
+
 	ic   *instanceConf
 	id   int
 	gen  *generation
@@ -115,6 +119,7 @@ func newWorker(inst *Instance, g *generation, id int) *Worker {
 		locals: map[any]any{},
 	}
 	w.ctx, w.stop = context.WithCancel(context.Background())
+	w.ctl = func(fd uintptr) { w.ctlFD = int32(fd) }
 	return w
 }
 
@@ -269,9 +274,6 @@ func (w *Worker) drain() {
 // (ngx_http_set_keepalive), before it can see anything the client does
 // next; a goroutine may be late to do so.
 func (w *Worker) setState(c *conn, st connState) bool {
-	if reusable(st) {
-		c.reuseAt.Store(c.lastWrite)
-	}
 	for {
 		old := c.st.Load()
 		if old&connReleased != 0 {

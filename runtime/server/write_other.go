@@ -2,7 +2,10 @@
 
 package server
 
-import "time"
+import (
+	"syscall"
+	"time"
+)
 
 // rawWriter is not available on this platform: writes go through
 // net.Conn.Write with one deadline per call.
@@ -11,7 +14,7 @@ type rawWriter struct{}
 // rawWrites says that writes go through rawWriter on this platform.
 const rawWrites = false
 
-func (rw *rawWriter) init(c *conn) {}
+func (rw *rawWriter) init(c *conn, rc syscall.RawConn) {}
 
 func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
 	panic("unreachable")

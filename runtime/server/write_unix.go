@@ -31,13 +31,11 @@ type rawWriter struct {
 const rawWrites = true
 
 // init binds the writer to c's socket, or unbinds it (c nil).
-func (rw *rawWriter) init(c *conn) {
-	rw.c = c
+func (rw *rawWriter) init(c *conn, rc syscall.RawConn) {
+	rw.c, rw.rc = c, rc
 	if c == nil {
-		rw.rc = nil
 		return
 	}
-	rw.rc = c.rc
 	if rw.step == nil {
 		rw.step = rw.writeStep
 	}
