@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/ngxkeep/ngxkeep/runtime/config"
@@ -181,6 +182,58 @@ func BenchmarkUnbufferedChunkedUpload(b *testing.B) {
 		r.Body = &pieces{parts: []string{"hello ", "chunked ", "upload ", "body"}, endWithData: true}
 		rec.body.Reset()
 		if res := w.Proxy(context.Background(), p, r, rec); res.Status != 200 {
+			b.Fatal(res.Status)
+		}
+	}
+}
+
+// BenchmarkLargePost measures a buffered 64 KiB request body sent to the
+// upstream after its head.
+func BenchmarkLargePost(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	const size = 64 << 10
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 128<<10)
+				have := 0
+				for {
+					n, err := c.Read(buf[have:])
+					if err != nil {
+						return
+					}
+					have += n
+					if i := bytes.Index(buf[:have], []byte("\r\n\r\n")); i >= 0 && have >= i+4+size {
+						have = 0
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	s, _ := NewSet([]*config.Upstream{{Name: "be", Keepalive: ka(8), Servers: []config.UpstreamServer{{Address: ln.Addr().String()}}}}, Options{})
+	p, _ := s.CompileProxy(&config.Proxy{Pass: "http://be", HTTPVersion: "1.1", SetHeaders: []config.ProxyHeader{{Name: "Connection", Value: ""}}}, LocationInfo{Prefix: "/"}, true)
+	w := s.NewWorker(0)
+	defer w.Shutdown()
+	body := strings.Repeat("x", size)
+	rec := &recorder{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec.body.Reset()
+		if res := w.Proxy(context.Background(), p, post("/", body), rec); res.Status != 200 {
 			b.Fatal(res.Status)
 		}
 	}

@@ -209,10 +209,12 @@ type exchange struct {
 	bodyR bodyReader
 
 	// Reused between requests by the exchange pool.
-	rh   ResponseHead
-	ch   ClientHead
-	acc  []byte
-	wbuf []byte // request head and small body, written at once
+	rh      ResponseHead
+	ch      ClientHead
+	acc     []byte
+	wbuf    []byte      // request head and small body, written at once
+	bufs    net.Buffers // sendRequest's writev, over bufsArr
+	bufsArr [2][]byte
 
 	headArmed bool      // the first read deadline of readHead is set
 	headUntil time.Time // ... and the proxy_read_timeout it waits for
@@ -698,10 +700,15 @@ func (x *exchange) sendRequest() error {
 		}
 		return x.write(b[n:])
 	}
-	err := x.write(x.reqHead)
-	if err == nil && len(x.body) > 0 {
-		err = x.write(x.body)
+	if len(x.body) == 0 {
+		return x.write(x.reqHead)
 	}
+	// head and body in one writev, as ngx_output_chain sends the
+	// request's buffers
+	_ = x.c.nc.SetWriteDeadline(x.now.Add(x.p.sendTO))
+	x.bufs = append(x.bufsArr[:0], x.reqHead, x.body)
+	_, err := x.bufs.WriteTo(x.c.nc) // consumes x.bufs, not bufsArr
+	clear(x.bufsArr[:])
 	return err
 }
 
