@@ -73,10 +73,15 @@ func NewInstance(path string, cfg *parser.Config, tree *parser.Node) *Instance {
 		}
 		countWalk(tree)
 		backing := make([]*parser.Node, total)
+		npasses := 0
 		for name, k := range count {
 			in.byName[name] = backing[:0:k]
 			backing = backing[k:]
+			if passModules[name] != 0 {
+				npasses += k
+			}
 		}
+		passes = make([]*parser.Node, 0, npasses)
 		var walk func(n *parser.Node)
 		walk = func(n *parser.Node) {
 			for _, c := range n.Children {
