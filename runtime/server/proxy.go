@@ -636,7 +636,17 @@ func (b *proxyBody) Read(p []byte) (int, error) {
 				return bodyResult(r, 0, err)
 			}
 		}
-		if ready || r.bodyDone || r.bodyErr != nil || r.discardStarted || len(r.c.avail()) > 0 {
+		if ready && r.Head.Chunked && len(r.c.avail()) == 0 && !r.bodyDone && r.bodyErr == nil && !r.discardStarted {
+			// The socket is readable: take what arrived, and read the
+			// body only if that makes progress (below).
+			if err := r.c.fillBody(r.loc.bodyTimeout); err != nil {
+				r.bodyErr = err
+				st.mu.Unlock()
+				return bodyResult(r, 0, err)
+			}
+			ready = false
+		}
+		if ready || r.bodyDone || r.bodyErr != nil || r.discardStarted || bodyProgress(r) {
 			n, err := r.readBody(p)
 			st.mu.Unlock()
 			if n == 0 && err == nil && !r.bodyDone {
@@ -646,12 +656,37 @@ func (b *proxyBody) Read(p []byte) (int, error) {
 			}
 			return bodyResult(r, n, err)
 		}
+		if src := r.c.avail(); len(src) > 0 {
+			// Only part of a chunk's framing arrived: the decoder takes
+			// it, and the rest is awaited without holding the connection
+			// (readBody would wait for it under the lock).
+			n, _ := r.chunked.Next(src)
+			r.c.consume(n)
+		}
 		st.mu.Unlock()
 		if err := b.waitReadable(); err != nil {
 			return 0, err
 		}
 		ready = true
 	}
+}
+
+// bodyProgress reports whether the body bytes already buffered let
+// readBody return without waiting: any Content-Length bytes, chunk data,
+// or the end or an error of the chunked framing, but not just part of a
+// chunk-size line (ngx_http_parse_chunked's NGX_AGAIN). It consumes
+// nothing.
+func bodyProgress(r *Request) bool {
+	src := r.c.avail()
+	if len(src) == 0 {
+		return false
+	}
+	if !r.Head.Chunked || r.chunked.Remaining() > 0 {
+		return true
+	}
+	d := r.chunked // a copy
+	_, res := d.Next(src)
+	return res != h1.ChunkAgain
 }
 
 // waitReadable waits until the client socket has bytes (or EOF) without
