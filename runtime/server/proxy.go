@@ -604,12 +604,26 @@ var errBodyStopped = errors.New("request body reading stopped")
 // bodyResult maps a body read's error and reports the end of the body
 // with the last bytes, so that the exchange knows the body was sent
 // completely (u->request_body_sent) without another read.
+//
+// Only a complete body ends with io.EOF: the connection's io.EOF before
+// the end (readBody passes fillBody's on for a chunked body) is the
+// client closing mid-body, which nginx ends as "client prematurely
+// closed connection" (ngx_http_do_read_client_request_body) instead of
+// sending what arrived upstream as if it were the whole body; a read
+// timeout there is client_body_timeout (408).
 func bodyResult(r *Request, n int, err error) (int, error) {
 	switch {
 	case err == nil && r.bodyDone:
 		return n, io.EOF
-	case err == nil || err == io.EOF:
-		return n, err
+	case err == nil:
+		return n, nil
+	case err == io.EOF && r.bodyDone:
+		return n, io.EOF
+	case err == io.EOF:
+		return n, bodyErr{ErrClientClosed}
+	case errors.Is(err, errReadTimeout):
+		r.c.timedout = true
+		return n, bodyErr{ErrBodyTimeout}
 	}
 	return n, bodyErr{err}
 }

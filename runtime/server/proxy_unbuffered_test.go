@@ -26,3 +26,31 @@ func TestProxyUnbufferedPartialChunkLine(t *testing.T) {
 		t.Errorf("response after %v, want at once", d)
 	}
 }
+
+// TestProxyTruncatedChunkedBody: a client that closes in the middle of a
+// chunked body has not sent a request: nothing reaches the upstream
+// (nginx: "client prematurely closed connection", no response), with
+// request buffering on or off. The bytes that did arrive are never sent
+// as a complete body.
+func TestProxyTruncatedChunkedBody(t *testing.T) {
+	for _, buffering := range []bool{true, false} {
+		be := newScriptedBackend(t, answer)
+		extra := ""
+		if !buffering {
+			extra = "request_buffering = false"
+		}
+		s := start(t, proxyInst("1.22.1", be.addr(), 0, proxyLoc("/", extra, "")))
+		cl := dial(t, s.addr)
+		cl.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+		time.Sleep(100 * time.Millisecond)
+		cl.c.CloseWrite()
+		how, data, _ := cl.end(2 * time.Second)
+		if how != "fin" || data != "" {
+			t.Errorf("request buffering %v: client got %s %q, want a bare FIN", buffering, how, data)
+		}
+		// the backend records a request once its body is complete
+		if _, reqs := be.counts(); len(reqs) != 0 {
+			t.Errorf("request buffering %v: upstream got a complete request: %q body %q", buffering, reqs[0].head, reqs[0].body)
+		}
+	}
+}
