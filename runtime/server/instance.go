@@ -388,7 +388,7 @@ func (s *Instance) connClosed(c *conn, reason Reason) {
 		slog.Int("worker", c.w.id),
 		slog.Uint64("conn", c.id),
 		slog.String("listen", c.ac.addr),
-		slog.String("client", c.nc.RemoteAddr().String()),
+		slog.String("client", c.clientAddr()),
 		slog.Int64("requests", c.requests),
 		slog.Duration("duration", time.Since(c.startTime())),
 		slog.String("reason", reason.String()),

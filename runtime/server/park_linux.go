@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/binary"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,14 +112,26 @@ func (c *conn) parkable() bool { return c.w.idler != nil && c.fd >= 0 }
 // to the worker's idler and gives its reqState back to the pool
 // (ngx_http_set_keepalive: the buffers are freed, the read event waits).
 // It reports false when the connection cannot be parked; once it reports
-// true another goroutine may own the connection.
+// true the goroutine must not touch the connection again: another one may
+// own it (or, if its socket was lost, it is closed).
 func (c *conn) park() bool {
 	p := c.w.idler
 	if p == nil || c.fd < 0 || c.reqState == nil || len(c.wbuf) > 0 || c.closeReq.Load() != 0 {
 		return false
 	}
 	c.detach()
+	if !c.release() {
+		c.attach()
+		return false
+	}
 	if !p.park(c) {
+		if err := c.reopen(); err != nil {
+			// Neither parked nor usable any more: closed here, as the
+			// idler would close it.
+			c.w.inst.log.Error("idle connection lost its socket", "conn", c.id, "error", err.Error())
+			c.closeParked(ReasonInternalError)
+			return true
+		}
 		c.attach()
 		return false
 	}
@@ -321,8 +335,94 @@ func (c *conn) expire() {
 	}
 }
 
+// release closes the connection's net.TCPConn and keeps a duplicate of its
+// descriptor instead: a parked connection holds no runtime poller entry
+// and no net structures (nginx holds a parked connection in its
+// ngx_connection_t only). The worker may read c.nc only under its lock.
+func (c *conn) release() bool {
+	fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	old := c.nc
+	c.w.mu.Lock()
+	c.nc, c.tcp = nil, nil
+	c.w.mu.Unlock()
+	old.Close()
+	c.fd, c.inEpoll = int32(fd), false
+	c.rdl, c.wdl = time.Time{}, 0
+	return true
+}
+
+// reopen makes a net.TCPConn again for a released connection.
+func (c *conn) reopen() error {
+	if c.nc != nil {
+		return nil
+	}
+	if c.inEpoll {
+		// Before the descriptor stops being the socket's only one: an
+		// epoll entry lives as long as the open file does.
+		unix.EpollCtl(c.w.idler.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+		c.inEpoll = false
+	}
+	dup, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(dup), "")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	tcp, ok := nc.(*net.TCPConn)
+	if !ok {
+		nc.Close()
+		return os.ErrInvalid
+	}
+	rc, err := tcp.SyscallConn()
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	fd := -1
+	rc.Control(func(s uintptr) { fd = int(s) })
+	unix.Close(int(c.fd))
+	c.w.mu.Lock()
+	c.nc, c.tcp = nc, tcp
+	c.w.mu.Unlock()
+	c.fd = int32(fd)
+	return nil
+}
+
+// clientAddr is the client's address for the log.
+func (c *conn) clientAddr() string {
+	if c.nc != nil {
+		if a := c.nc.RemoteAddr(); a != nil {
+			return a.String()
+		}
+		return "" // reset while parked: no peer address any more
+	}
+	sa, err := unix.Getpeername(int(c.fd))
+	if err != nil {
+		return ""
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	case *unix.SockaddrInet6:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	}
+	return ""
+}
+
 // resume serves a parked connection that became readable.
 func (c *conn) resume() {
+	if err := c.reopen(); err != nil {
+		c.w.inst.log.Error("idle connection lost its socket", "conn", c.id, "error", err.Error())
+		c.closeParked(ReasonInternalError)
+		return
+	}
 	c.attach()
 	if !c.serve(true) {
 		c.w.wg.Done()
@@ -331,7 +431,17 @@ func (c *conn) resume() {
 
 // closeParked closes a parked connection the idler took back.
 func (c *conn) closeParked(reason Reason) {
-	c.close(reason)
+	if c.nc != nil {
+		c.close(reason)
+	} else if !c.isClosed {
+		// Released: the socket is the duplicate descriptor alone.
+		c.isClosed = true
+		if pendingBytes(int(c.fd)) > 0 {
+			c.end = EndRST // the kernel resets a socket closed with unread data
+		}
+		c.w.closed(c, reason)
+		unix.Close(int(c.fd))
+	}
 	c.cancelContext()
 	c.w.wg.Done()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,4 +60,24 @@ func TestParkedMinTimeoutPhases(t *testing.T) {
 	}
 	quiet.expectEndSince(begin, "fin", 600*time.Millisecond, 600*time.Millisecond+schedSlack)
 	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonIdleTimeout) == 1 })
+}
+
+// TestParkedConnectionReset: a client that resets a parked connection (its
+// net.TCPConn released, see conn.release) gets it closed as peer_closed, and
+// one that half-closes gets FIN back, as when the goroutine waited.
+func TestParkedConnectionReset(t *testing.T) {
+	s := start(t, instHCL("", server(loc("prefix", "/", ret(200, "ok")))))
+	rst := dial(t, s.addr)
+	expectConn(t, rst.get("/"), "keep-alive")
+	fin := dial(t, s.addr)
+	expectConn(t, fin.get("/"), "keep-alive")
+	time.Sleep(20 * idleGrace)
+	rst.c.SetLinger(0)
+	rst.c.Close()
+	fin.c.CloseWrite()
+	fin.expectEnd("fin", 0, 300*time.Millisecond)
+	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonPeerClosed) == 2 })
+	if logs := s.logs.String(); strings.Count(logs, "reason=peer_closed") != 2 {
+		t.Errorf("close log:\n%s", logs)
+	}
 }

@@ -23,5 +23,8 @@ func (c *conn) initPark() {}
 // parkable reports false: idle connections keep their goroutine here.
 func (c *conn) parkable() bool { return false }
 
+// clientAddr is the client's address for the log.
+func (c *conn) clientAddr() string { return c.nc.RemoteAddr().String() }
+
 // park keeps the goroutine of an idle connection on this platform.
 func (c *conn) park() bool { return false }

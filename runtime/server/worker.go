@@ -295,7 +295,9 @@ func (w *Worker) setState(c *conn, st connState) bool {
 // requestClose asks a connection's goroutine to close it and wakes it.
 func (c *conn) requestClose(reason Reason) {
 	if c.closeReq.CompareAndSwap(0, uint32(reason)+1) {
-		c.nc.SetDeadline(time.Unix(1, 0))
+		if nc := c.nc; nc != nil { // nil: parked, released (see conn.release)
+			nc.SetDeadline(time.Unix(1, 0))
+		}
 		if c.parked.Load() {
 			// Parked without a goroutine: the idler closes it. park
 			// checks closeReq after it set parked: one of the two sees

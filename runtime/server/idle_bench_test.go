@@ -1,0 +1,55 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/config"
+)
+
+// BenchmarkIdleRequest measures a request on a keep-alive connection that
+// waited idle longer than idleGrace before it (parked on Linux): 256
+// connections are served round-robin, one request at a time.
+func BenchmarkIdleRequest(b *testing.B) {
+	cfg, diags := config.Decode("b.hcl", []byte(instHCL("", server(loc("prefix", "/", "      keepalive_requests = 1000000000\n"+ret(200, "ok"))))))
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	s, err := New(cfg.Instances[0], Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	req := []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	const n = 256
+	conns := make([]net.Conn, n)
+	brs := make([]*bufio.Reader, n)
+	size := 0
+	for i := range conns {
+		c, err := net.Dial("tcp", s.Addr("127.0.0.1:0").String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		conns[i], brs[i] = c, bufio.NewReader(c)
+		c.Write(req)
+		size = readResp(b, brs[i])
+	}
+	time.Sleep(10 * idleGrace)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := conns[i%n]
+		c.Write(req)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := brs[i%n].Discard(size); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
