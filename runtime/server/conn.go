@@ -778,9 +778,20 @@ func (c *conn) waitKeepalive() Reason {
 }
 
 // idleGrace is how long an idle keep-alive connection keeps its goroutine
-// and buffer before it is parked: a busy client's next request usually
-// comes sooner, and is then read at once.
-const idleGrace = time.Millisecond
+// and buffer before it is parked, after its first request: a busy
+// client's next request usually comes sooner, and is then read at once.
+// The grace doubles with each further request up to maxIdleGrace, so that
+// a connection under load (whose next request may come a few ms later)
+// does not pay for parking on every request.
+const (
+	idleGrace    = time.Millisecond
+	maxIdleGrace = 64 * idleGrace
+)
+
+// grace returns the idle grace of the connection's next idle wait.
+func (c *conn) grace() time.Duration {
+	return min(idleGrace<<min(max(c.requests-1, 0), 6), maxIdleGrace)
+}
 
 // idleWait waits for the first bytes of the next request until
 // c.idleDeadline; with mayPark the connection may be parked (it then
@@ -790,7 +801,7 @@ func (c *conn) idleWait(mayPark bool) Reason {
 		var n int
 		var err error
 		deadline := time.Unix(0, c.idleDeadline)
-		if grace := c.now.Add(idleGrace); mayPark && c.parkable() && grace.Before(deadline) {
+		if grace := c.now.Add(c.grace()); mayPark && c.parkable() && grace.Before(deadline) {
 			n, err = c.read(c.buf, grace)
 			if n == 0 && errors.Is(err, errReadTimeout) {
 				if c.park() {
