@@ -413,17 +413,22 @@ func (c *conn) readBodyBytes(p []byte, timeout time.Duration) (int, error) {
 		return n, nil
 	}
 	n, err := c.read(p, time.Now().Add(timeout))
-	if n > 0 {
+	if n > 0 || err == nil {
 		return n, nil
 	}
-	switch {
-	case errors.Is(err, errReadTimeout):
+	return 0, c.bodyReadError(err)
+}
+
+// bodyReadError maps a failed read of request body bytes to the error the
+// request ends with (ngx_http_do_read_client_request_body): a timeout is
+// client_body_timeout, anything else (EOF included: the body is not
+// complete) the client closing mid-body.
+func (c *conn) bodyReadError(err error) error {
+	if errors.Is(err, errReadTimeout) {
 		c.timedout = true
-		return 0, ErrBodyTimeout
-	case err != nil:
-		return 0, ErrClientClosed
+		return ErrBodyTimeout
 	}
-	return 0, nil
+	return ErrClientClosed
 }
 
 // readDiscard reads and drops up to left bytes, at most 4 KB at a time

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -276,5 +277,40 @@ func TestAbortUnsent(t *testing.T) {
 	cl.send("GET /abort HTTP/1.1\r\nHost: t\r\n\r\n")
 	if how, data, _ := cl.end(time.Second); how != "fin" || !strings.HasSuffix(data, "7\r\npartial\r\n") {
 		t.Errorf("Abort: %s %q, want the truncated response", how, data)
+	}
+}
+
+// TestBodyTruncated: a body the client stops sending (half-close) is never
+// taken as complete by a handler reading it, chunked or with a
+// Content-Length: reading ends with ErrClientClosed, not io.EOF
+// (ngx_http_do_read_client_request_body: "client prematurely closed
+// connection").
+func TestBodyTruncated(t *testing.T) {
+	for _, tc := range []struct{ name, req string }{
+		{"chunked data", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"},
+		{"chunk-size line", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r"},
+		{"content-length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhel"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan error, 1)
+			h := HandlerFunc(func(w *ResponseWriter, r *Request) int {
+				_, err := io.ReadAll(r.Body())
+				got <- err
+				return BodyStatus(err)
+			})
+			s := startWith(t, instHCL("", server(loc("prefix", "/", ""))), map[string]Handler{"/": h})
+			cl := dial(t, s.addr)
+			cl.send(tc.req)
+			_ = cl.c.CloseWrite()
+			select {
+			case err := <-got:
+				if !errors.Is(err, ErrClientClosed) {
+					t.Fatalf("reading a truncated body ends with %v, want ErrClientClosed", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler did not finish reading")
+			}
+			cl.expectEnd("fin", 0, time.Second)
+		})
 	}
 }

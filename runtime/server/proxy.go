@@ -603,14 +603,11 @@ var errBodyStopped = errors.New("request body reading stopped")
 
 // bodyResult maps a body read's error and reports the end of the body
 // with the last bytes, so that the exchange knows the body was sent
-// completely (u->request_body_sent) without another read.
-//
-// Only a complete body ends with io.EOF: the connection's io.EOF before
-// the end (readBody passes fillBody's on for a chunked body) is the
-// client closing mid-body, which nginx ends as "client prematurely
-// closed connection" (ngx_http_do_read_client_request_body) instead of
-// sending what arrived upstream as if it were the whole body; a read
-// timeout there is client_body_timeout (408).
+// completely (u->request_body_sent) without another read. Only a complete
+// body ends with io.EOF: readBody reports a client closing mid-body as
+// ErrClientClosed and a read timeout as ErrBodyTimeout (conn.bodyReadError),
+// and a body it stopped reading (discarded) that did not end is the
+// client's too.
 func bodyResult(r *Request, n int, err error) (int, error) {
 	switch {
 	case err == nil && r.bodyDone:
@@ -621,9 +618,6 @@ func bodyResult(r *Request, n int, err error) (int, error) {
 		return n, io.EOF
 	case err == io.EOF:
 		return n, bodyErr{ErrClientClosed}
-	case errors.Is(err, errReadTimeout):
-		r.c.timedout = true
-		return n, bodyErr{ErrBodyTimeout}
 	}
 	return n, bodyErr{err}
 }
@@ -654,9 +648,9 @@ func (b *proxyBody) Read(p []byte) (int, error) {
 			// The socket is readable: take what arrived, and read the
 			// body only if that makes progress (below).
 			if err := r.c.fillBody(r.loc.bodyTimeout); err != nil {
-				r.bodyErr = err
+				r.bodyErr = r.c.bodyReadError(err)
 				st.mu.Unlock()
-				return bodyResult(r, 0, err)
+				return bodyResult(r, 0, r.bodyErr)
 			}
 			ready = false
 		}

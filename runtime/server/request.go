@@ -228,8 +228,8 @@ func (r *Request) readBody(p []byte) (int, error) {
 		src := c.avail()
 		if len(src) == 0 {
 			if err := c.fillBody(r.loc.bodyTimeout); err != nil {
-				r.bodyErr = err
-				return 0, err
+				r.bodyErr = c.bodyReadError(err)
+				return 0, r.bodyErr
 			}
 			src = c.avail()
 		}
