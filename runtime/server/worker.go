@@ -315,11 +315,12 @@ func (w *Worker) closed(c *conn, reason Reason) {
 		w.free++
 	}
 	w.mu.Unlock()
+	// Logged before it is counted: whoever sees the count sees the line.
+	w.inst.connClosed(c, reason)
 	c.ls.closes[reason].Add(1)
 	if c.end == EndRST {
 		c.ls.resets.Add(1)
 	}
-	w.inst.connClosed(c, reason)
 }
 
 func (w *Worker) exitReason() Reason {
