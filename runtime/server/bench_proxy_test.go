@@ -2,14 +2,11 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
 // BenchmarkProxyRequest measures one proxied GET end to end over loopback:
@@ -100,18 +97,7 @@ func BenchmarkProxyRequest(b *testing.B) {
   }
 }
 `
-	cfg, diags := config.Decode("bench.hcl", []byte(src))
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	s, err := New(cfg.Instances[0], Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
+	s := startBench(b, src)
 	c, err := net.Dial("tcp", s.Addr("127.0.0.1:0").String())
 	if err != nil {
 		b.Fatal(err)

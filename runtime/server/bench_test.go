@@ -13,18 +13,7 @@ import (
 // BenchmarkReturn200 measures the whole request cycle of a keep-alive
 // connection ("return 200") over loopback, one request at a time.
 func BenchmarkReturn200(b *testing.B) {
-	cfg, diags := config.Decode("b.hcl", []byte(instHCL("", server(loc("prefix", "/", "      keepalive_requests = 1000000000\n"+ret(200, "ok"))))))
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	s, err := New(cfg.Instances[0], Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
+	s := startBench(b, instHCL("", server(loc("prefix", "/", "      keepalive_requests = 1000000000\n"+ret(200, "ok")))))
 	c, err := net.Dial("tcp", s.Addr("127.0.0.1:0").String())
 	if err != nil {
 		b.Fatal(err)
@@ -61,4 +50,23 @@ func readResp(b *testing.B, br *bufio.Reader) int {
 	body := make([]byte, 2)
 	br.Read(body)
 	return n + 2
+}
+
+// startBench starts a server from HCL source for a benchmark and shuts it
+// down when the benchmark ends.
+func startBench(b *testing.B, src string) *Instance {
+	b.Helper()
+	cfg, diags := config.Decode("bench.hcl", []byte(src))
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	s, err := New(cfg.Instances[0], Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s
 }

@@ -2,12 +2,9 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
 // BenchmarkIdleRequest measures a request on a keep-alive connection that
@@ -15,18 +12,7 @@ import (
 // connections are served round-robin, one request at a time, so that each
 // waits longer than maxIdleGrace (at ~40 us a request) between two.
 func BenchmarkIdleRequest(b *testing.B) {
-	cfg, diags := config.Decode("b.hcl", []byte(instHCL("  worker_connections = 4096\n", server(loc("prefix", "/", "      keepalive_requests = 1000000000\n"+ret(200, "ok"))))))
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	s, err := New(cfg.Instances[0], Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
+	s := startBench(b, instHCL("  worker_connections = 4096\n", server(loc("prefix", "/", "      keepalive_requests = 1000000000\n"+ret(200, "ok")))))
 	req := []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	const n = 2048
 	conns := make([]net.Conn, n)

@@ -2,15 +2,12 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
 // hclMap renders a map block: entries are "key=value" pairs; a key
@@ -427,18 +424,7 @@ func BenchmarkReturnMapSet(b *testing.B) {
       }
     }
 `, hclSet("x", "${m}!"))
-	cfg, diags := config.Decode("b.hcl", []byte(instHCL(maps, serverBlock("", locs))))
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	s, err := New(cfg.Instances[0], Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
+	s := startBench(b, instHCL(maps, serverBlock("", locs)))
 	c, err := net.Dial("tcp", s.Addr("127.0.0.1:0").String())
 	if err != nil {
 		b.Fatal(err)
