@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,9 @@ type idlePark struct {
 	seq     uint32 // park generation carried by its epoll event
 	parked  atomic.Bool
 	inEpoll bool // fd is in the idler's epoll set (armed or not)
+	// peer is the client's address, kept when the connection is first
+	// parked: a socket the client resets while parked has none any more.
+	peer netip.AddrPort
 }
 
 // idler parks a worker's idle keep-alive connections without a goroutine
@@ -118,6 +122,11 @@ func (c *conn) park() bool {
 	p := c.w.idler
 	if p == nil || c.fd < 0 || c.reqState == nil || len(c.wbuf) > 0 || c.closeReq.Load() != 0 {
 		return false
+	}
+	if !c.peer.IsValid() {
+		if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
+			c.peer = a.AddrPort()
+		}
 	}
 	c.detach()
 	if !c.release() {
@@ -401,17 +410,9 @@ func (c *conn) clientAddr() string {
 		if a := c.nc.RemoteAddr(); a != nil {
 			return a.String()
 		}
-		return "" // reset while parked: no peer address any more
 	}
-	sa, err := unix.Getpeername(int(c.fd))
-	if err != nil {
-		return ""
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
-	case *unix.SockaddrInet6:
-		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	if c.peer.IsValid() {
+		return c.peer.String()
 	}
 	return ""
 }

@@ -77,7 +77,7 @@ func TestParkedConnectionReset(t *testing.T) {
 	fin.c.CloseWrite()
 	fin.expectEnd("fin", 0, 300*time.Millisecond)
 	waitStats(t, s, func(st Stats) bool { return closes(st, ReasonPeerClosed) == 2 })
-	if logs := s.logs.String(); strings.Count(logs, "reason=peer_closed") != 2 {
+	if logs := s.logs.String(); strings.Count(logs, "reason=peer_closed") != 2 || strings.Count(logs, "client=127.0.0.1:") != 2 {
 		t.Errorf("close log:\n%s", logs)
 	}
 }
