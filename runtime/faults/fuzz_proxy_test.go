@@ -6,47 +6,34 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/conformance"
 )
 
 // conformanceSends returns the bytes each client connection of the
 // conformance scenarios sends (its "send" steps, concatenated), as seeds.
 func conformanceSends(tb testing.TB) [][]byte {
-	files, _ := filepath.Glob("../../testdata/conformance/*.txtar")
+	scenarios, err := conformance.LoadDir("../../testdata/conformance")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var out [][]byte
-	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
+	for _, sc := range scenarios {
 		conns := map[string][]byte{}
 		var order []string
-		for _, line := range strings.Split(string(src), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 3 || f[0] != "send" {
+		for _, st := range sc.Steps {
+			if st.Verb != "send" {
 				continue
 			}
-			rest := strings.TrimSpace(line[strings.Index(line, f[1])+len(f[1]):])
-			var data []byte
-			for strings.HasPrefix(rest, `"`) {
-				q, err := strconv.QuotedPrefix(rest)
-				if err != nil {
-					break
-				}
-				s, _ := strconv.Unquote(q)
-				data = append(data, s...)
-				rest = strings.TrimSpace(rest[len(q):])
+			if _, seen := conns[st.Conn]; !seen {
+				order = append(order, st.Conn)
 			}
-			if _, seen := conns[f[1]]; !seen {
-				order = append(order, f[1])
-			}
-			conns[f[1]] = append(conns[f[1]], data...)
+			conns[st.Conn] = append(conns[st.Conn], st.Data...)
 		}
 		for _, c := range order {
 			if len(conns[c]) > 0 && len(conns[c]) < 1<<16 {
