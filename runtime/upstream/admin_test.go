@@ -1,9 +1,11 @@
 package upstream
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,5 +46,119 @@ func TestAdminHandler(t *testing.T) {
 	}
 	if len(snap.Upstreams) != 1 || snap.Upstreams[0].Totals.Requests != 3 || snap.Upstreams[0].Totals.Reused != 2 {
 		t.Fatalf("%+v", snap)
+	}
+}
+
+// exposeStats is a Stats whose /metrics output was recorded from
+// Prometheus' client_golang v1.25 (promhttp.HandlerFor), which served it
+// before the exposition was written here: the lines wantExposition lists
+// are that library's output.
+func exposeStats() *Stats {
+	s := newStats()
+	a := s.Peer("app", "10.0.0.2:80")
+	a.Opened.Add(1234567)
+	a.Reused.Add(1)
+	a.Idle.Add(-1)
+	a.Closed[CloseKeepaliveRequests].Add(5)
+	s.Peer("app", "10.0.0.10:80").Requests.Add(1 << 60)
+	s.Peer("zz\"x\\y\nq", "unix:/a b").Failures.Add(99)
+	s.Peer("Ab", "10.0.0.2:80").Returned.Add(100000)
+	s.shard("Ab", "10.0.0.2:80", 3).Returned.Add(7)
+	return s
+}
+
+const wantReturned = `# HELP ngxkeep_upstream_connections_returned_total Upstream connections saved into the keep-alive cache.
+# TYPE ngxkeep_upstream_connections_returned_total counter
+ngxkeep_upstream_connections_returned_total{peer="10.0.0.10:80",upstream="app"} 0
+ngxkeep_upstream_connections_returned_total{peer="10.0.0.2:80",upstream="Ab"} 100007
+ngxkeep_upstream_connections_returned_total{peer="10.0.0.2:80",upstream="app"} 0
+ngxkeep_upstream_connections_returned_total{peer="unix:/a b",upstream="zz\"x\\y\nq"} 0
+`
+
+func TestMetricsExposition(t *testing.T) {
+	h := AdminHandler(exposeStats())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if ct := rec.Header().Get("Content-Type"); ct != metricsContentType {
+		t.Errorf("Content-Type %q", ct)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		wantReturned,
+		`ngxkeep_upstream_connections_opened_total{peer="10.0.0.2:80",upstream="app"} 1.234567e+06` + "\n",
+		`ngxkeep_upstream_requests_total{peer="10.0.0.10:80",upstream="app"} 1.152921504606847e+18` + "\n",
+		`ngxkeep_upstream_connections_idle{peer="10.0.0.2:80",upstream="app"} -1` + "\n",
+		// closed: by peer, then reason, then upstream.
+		`ngxkeep_upstream_connections_closed_total{peer="10.0.0.2:80",reason="keepalive_requests",upstream="Ab"} 0
+ngxkeep_upstream_connections_closed_total{peer="10.0.0.2:80",reason="keepalive_requests",upstream="app"} 5
+ngxkeep_upstream_connections_closed_total{peer="10.0.0.2:80",reason="keepalive_time",upstream="Ab"} 0
+`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack\n%s\ngot\n%s", want, body)
+		}
+	}
+	var names []string
+	for _, line := range strings.Split(body, "\n") {
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			names = append(names, strings.Fields(name)[0])
+		}
+	}
+	if len(names) != 7 || !slices.IsSorted(names) {
+		t.Errorf("families %v, want 7 sorted by name", names)
+	}
+	if n := strings.Count(body, "ngxkeep_upstream_connections_closed_total{"); n != 4*int(numCloseReasons) {
+		t.Errorf("%d closed samples, want %d", n, 4*int(numCloseReasons))
+	}
+
+	// A client that prefers gzip gets the same text compressed.
+	rec = httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate")
+	h.ServeHTTP(rec, req)
+	if ce := rec.Header().Get("Content-Encoding"); ce != "gzip" {
+		t.Fatalf("Content-Encoding %q", ce)
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, _ := io.ReadAll(zr)
+	if string(unzipped) != body {
+		t.Errorf("gzip body differs:\n%s", unzipped)
+	}
+
+	// name[] keeps only the named families.
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics?name[]=ngxkeep_upstream_connections_returned_total", nil))
+	if got := rec.Body.String(); got != wantReturned {
+		t.Errorf("filtered:\n%s", got)
+	}
+
+	// No peers, no families.
+	rec = httptest.NewRecorder()
+	AdminHandler(newStats()).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Body.Len() != 0 {
+		t.Errorf("empty stats gave %q", rec.Body)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"gzip, deflate, br", true},
+		{"*", false}, // identity is offered first and wins the tie
+		{"identity;q=0.5, gzip", true},
+		{"gzip;q=0.5, identity", false},
+		{"gzip;q=0", false},
+		{"br", false},
+	} {
+		if got := acceptsGzip([]string{c.in}); got != c.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }
