@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -326,7 +325,7 @@ type runner struct {
 	// prevUpstreams are the upstream counters of configurations replaced
 	// by reloads (each configuration counts from zero), per instance.
 	prevUpstreams map[string][]upstream.UpstreamSnapshot
-	admin         *http.Server
+	admin         *adminServer
 }
 
 type namedInstance struct {
@@ -546,21 +545,20 @@ func (r *runner) serveAdmin(addr string) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(r.snapshot())
+	srv := newAdminServer(ln, map[string]adminHandler{
+		"/stats": func(*adminRequest) adminResponse {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(r.snapshot())
+			return adminResponse{status: 200, contentType: "application/json", body: b.Bytes()}
+		},
+		"/metrics":   r.upstreamAdmin(true),
+		"/upstreams": r.upstreamAdmin(false),
 	})
-	merged := &upstreamStatsMux{r: r}
-	mux.Handle("GET /metrics", merged)
-	mux.Handle("GET /upstreams", merged)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	r.mu.Lock()
 	r.admin = srv
 	r.mu.Unlock()
-	go srv.Serve(ln)
 	r.logger.Info("admin listening", "addr", ln.Addr().String())
 	return nil
 }
@@ -579,18 +577,27 @@ func adminAddr(addr string) string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
-// upstreamStatsMux serves the upstream admin handler of the first
-// instance that proxies, per request (instances change on reload).
-type upstreamStatsMux struct{ r *runner }
-
-func (m *upstreamStatsMux) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	for _, ni := range m.r.instances() {
-		if st := ni.inst.Upstreams(); st != nil {
-			upstream.AdminHandler(st).ServeHTTP(w, req)
-			return
+// upstreamAdmin serves the upstream counters of the first instance that
+// proxies, per request (instances change on reload): the Prometheus text
+// format (metrics) or the JSON snapshot.
+func (r *runner) upstreamAdmin(metrics bool) adminHandler {
+	return func(req *adminRequest) adminResponse {
+		for _, ni := range r.instances() {
+			st := ni.inst.Upstreams()
+			if st == nil {
+				continue
+			}
+			var b bytes.Buffer
+			if !metrics {
+				_ = upstream.WriteSnapshotJSON(&b, st)
+				return adminResponse{status: 200, contentType: "application/json", body: b.Bytes()}
+			}
+			_ = upstream.WriteMetrics(&b, st, req.query["name[]"])
+			body, enc := gzipBody(req.acceptEncoding, b.Bytes())
+			return adminResponse{status: 200, contentType: upstream.MetricsContentType, encoding: enc, vary: true, body: body}
 		}
+		return adminText(404, "no instance proxies to upstreams\n")
 	}
-	http.Error(w, "no instance proxies to upstreams", http.StatusNotFound)
 }
 
 // Summary rows, also the /stats JSON.

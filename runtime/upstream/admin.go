@@ -2,41 +2,30 @@ package upstream
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// AdminHandler serves the counters of stats: Prometheus text format at
-// /metrics and a JSON snapshot at /upstreams (and at /). It is meant for
-// an admin listener such as `--admin 127.0.0.1:PORT`.
-func AdminHandler(stats *Stats) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		serveMetrics(w, r, stats)
-	})
-	snapshot := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		snap := stats.Snapshot()
-		if snap == nil {
-			snap = []UpstreamSnapshot{}
-		}
-		_ = enc.Encode(map[string]any{"upstreams": snap})
+// WriteSnapshotJSON writes the counters of stats as the indented JSON
+// object {"upstreams": [UpstreamSnapshot...]}, what an admin listener
+// serves at /upstreams.
+func WriteSnapshotJSON(w io.Writer, stats *Stats) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	snap := stats.Snapshot()
+	if snap == nil {
+		snap = []UpstreamSnapshot{}
 	}
-	mux.HandleFunc("GET /upstreams", snapshot)
-	mux.HandleFunc("GET /{$}", snapshot)
-	return mux
+	return enc.Encode(map[string]any{"upstreams": snap})
 }
 
-// metricsContentType is the media type of the Prometheus text exposition
-// format 0.0.4, spelled as Prometheus' own client library sends it.
-const metricsContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+// MetricsContentType is the media type of WriteMetrics' output: the
+// Prometheus text exposition format 0.0.4, spelled as Prometheus' own
+// client library sends it.
+const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
 // family is one metric family of /metrics: every peer has one sample of
 // it (one per close reason when reason is set).
@@ -58,24 +47,14 @@ var families = []family{
 	{"ngxkeep_upstream_requests_total", "Attempts sent to the peer (retries included).", "counter", false, func(p *PeerSnapshot) int64 { return p.Requests }},
 }
 
-// serveMetrics writes the Prometheus text exposition (format 0.0.4) of
-// stats, gzip-compressed when the client prefers it, and filtered by the
-// name[] query parameters when there are any.
-func serveMetrics(w http.ResponseWriter, r *http.Request, stats *Stats) {
-	h := w.Header()
-	h.Add("Vary", "Accept")
-	h.Add("Vary", "Accept-Encoding")
-	h.Set("Content-Type", metricsContentType)
-	var out io.Writer = w
-	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		h.Set("Content-Encoding", "gzip")
-		gz := gzip.NewWriter(w)
-		defer gz.Close()
-		out = gz
-	}
-	bw := bufio.NewWriter(out)
-	writeMetrics(bw, stats.Snapshot(), r.URL.Query()["name[]"])
-	_ = bw.Flush()
+// WriteMetrics writes the counters of stats in the Prometheus text
+// exposition format (see MetricsContentType), what an admin listener
+// serves at /metrics. When names is not empty, only the families it names
+// are written (the name[] filter of Prometheus' handler).
+func WriteMetrics(w io.Writer, stats *Stats, names []string) error {
+	bw := bufio.NewWriter(w)
+	writeMetrics(bw, stats.Snapshot(), names)
+	return bw.Flush()
 }
 
 // writeMetrics writes the families of peers in the text exposition
@@ -155,36 +134,4 @@ func writeSample(w *bufio.Writer, name string, p *PeerSnapshot, reason string, v
 	var buf [32]byte
 	w.Write(strconv.AppendFloat(buf[:0], float64(v), 'g', -1, 64))
 	w.WriteByte('\n')
-}
-
-// acceptsGzip reports whether the Accept-Encoding values rate gzip higher
-// than identity (ties go to identity), the negotiation Prometheus' client
-// library does between the two.
-func acceptsGzip(values []string) bool {
-	identity, gz := -1.0, -1.0
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.TrimSpace(coding)
-			q := 1.0
-			if params = strings.TrimSpace(params); params != "" {
-				qs, ok := strings.CutPrefix(params, "q=")
-				if !ok {
-					continue
-				}
-				f, err := strconv.ParseFloat(strings.TrimSpace(qs), 64)
-				if err != nil || f < 0 || f > 1 {
-					continue
-				}
-				q = f
-			}
-			if coding == "identity" || coding == "*" {
-				identity = max(identity, q)
-			}
-			if coding == "gzip" || coding == "*" {
-				gz = max(gz, q)
-			}
-		}
-	}
-	return gz > identity && gz > 0
 }

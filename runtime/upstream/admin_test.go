@@ -1,10 +1,7 @@
 package upstream
 
 import (
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +9,7 @@ import (
 	"github.com/ngxkeep/ngxkeep/runtime/config"
 )
 
-func TestAdminHandler(t *testing.T) {
+func TestAdminOutput(t *testing.T) {
 	b := newBackend(t, okHandler("x"))
 	e := newEnv(t, []*config.Upstream{ups("app", ka(1), b.addr())})
 	p := e.proxy(http11("http://app"))
@@ -20,28 +17,29 @@ func TestAdminHandler(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.do(p, get("GET", "/"))
 	}
-	h := AdminHandler(e.set.Stats())
-
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body, _ := io.ReadAll(rec.Body)
+	var metrics, snapJSON strings.Builder
+	if err := WriteMetrics(&metrics, e.set.Stats(), nil); err != nil {
+		t.Fatal(err)
+	}
+	body := metrics.String()
 	for _, want := range []string{
 		`ngxkeep_upstream_connections_opened_total{peer="` + b.addr() + `",upstream="app"} 1`,
 		`ngxkeep_upstream_connections_reused_total{peer="` + b.addr() + `",upstream="app"} 2`,
 		`ngxkeep_upstream_connections_idle{peer="` + b.addr() + `",upstream="app"} 1`,
 		`ngxkeep_upstream_connections_closed_total{peer="` + b.addr() + `",reason="evicted_lru",upstream="app"} 0`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s\n%s", want, body)
 		}
 	}
 
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/upstreams", nil))
+	if err := WriteSnapshotJSON(&snapJSON, e.set.Stats()); err != nil {
+		t.Fatal(err)
+	}
 	var snap struct {
 		Upstreams []UpstreamSnapshot `json:"upstreams"`
 	}
-	if err := json.NewDecoder(rec.Body).Decode(&snap); err != nil {
+	if err := json.Unmarshal([]byte(snapJSON.String()), &snap); err != nil {
 		t.Fatal(err)
 	}
 	if len(snap.Upstreams) != 1 || snap.Upstreams[0].Totals.Requests != 3 || snap.Upstreams[0].Totals.Reused != 2 {
@@ -76,13 +74,11 @@ ngxkeep_upstream_connections_returned_total{peer="unix:/a b",upstream="zz\"x\\y\
 `
 
 func TestMetricsExposition(t *testing.T) {
-	h := AdminHandler(exposeStats())
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if ct := rec.Header().Get("Content-Type"); ct != metricsContentType {
-		t.Errorf("Content-Type %q", ct)
+	var out strings.Builder
+	if err := WriteMetrics(&out, exposeStats(), nil); err != nil {
+		t.Fatal(err)
 	}
-	body := rec.Body.String()
+	body := out.String()
 	for _, want := range []string{
 		wantReturned,
 		`ngxkeep_upstream_connections_opened_total{peer="10.0.0.2:80",upstream="app"} 1.234567e+06` + "\n",
@@ -111,54 +107,17 @@ ngxkeep_upstream_connections_closed_total{peer="10.0.0.2:80",reason="keepalive_t
 		t.Errorf("%d closed samples, want %d", n, 4*int(numCloseReasons))
 	}
 
-	// A client that prefers gzip gets the same text compressed.
-	rec = httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/metrics", nil)
-	req.Header.Set("Accept-Encoding", "gzip, deflate")
-	h.ServeHTTP(rec, req)
-	if ce := rec.Header().Get("Content-Encoding"); ce != "gzip" {
-		t.Fatalf("Content-Encoding %q", ce)
-	}
-	zr, err := gzip.NewReader(rec.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unzipped, _ := io.ReadAll(zr)
-	if string(unzipped) != body {
-		t.Errorf("gzip body differs:\n%s", unzipped)
-	}
-
-	// name[] keeps only the named families.
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics?name[]=ngxkeep_upstream_connections_returned_total", nil))
-	if got := rec.Body.String(); got != wantReturned {
+	// names keeps only the named families.
+	out.Reset()
+	WriteMetrics(&out, exposeStats(), []string{"ngxkeep_upstream_connections_returned_total"})
+	if got := out.String(); got != wantReturned {
 		t.Errorf("filtered:\n%s", got)
 	}
 
 	// No peers, no families.
-	rec = httptest.NewRecorder()
-	AdminHandler(newStats()).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if rec.Body.Len() != 0 {
-		t.Errorf("empty stats gave %q", rec.Body)
-	}
-}
-
-func TestAcceptsGzip(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want bool
-	}{
-		{"", false},
-		{"gzip", true},
-		{"gzip, deflate, br", true},
-		{"*", false}, // identity is offered first and wins the tie
-		{"identity;q=0.5, gzip", true},
-		{"gzip;q=0.5, identity", false},
-		{"gzip;q=0", false},
-		{"br", false},
-	} {
-		if got := acceptsGzip([]string{c.in}); got != c.want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", c.in, got, c.want)
-		}
+	out.Reset()
+	WriteMetrics(&out, newStats(), nil)
+	if out.Len() != 0 {
+		t.Errorf("empty stats gave %q", out.String())
 	}
 }
