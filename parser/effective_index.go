@@ -190,41 +190,27 @@ func childContext(m *Node) Context {
 	return m.ChildContext()
 }
 
+// settingLevel is the level whose value Effective reports for n: n
+// itself for the root and blocks, else the block that holds n.
+func settingLevel(n *Node) *Node {
+	if n.Directive != nil && n.Block == nil && n.Parent != nil {
+		return n.Parent
+	}
+	return n
+}
+
 // effective is Node.Effective answered from the memo. It returns the same
 // Setting as effectiveUncached, except that Args, Values and Nodes are
 // shared between calls.
 func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
-	level := n
-	if n.Directive != nil && n.Block == nil && n.Parent != nil {
-		level = n.Parent
-	}
+	level := settingLevel(n)
 	i, ok := ix.index(level)
 	if !ok {
 		return n.effectiveUncached(name, v)
 	}
-	l := &ix.levels[i]
-	e, ok := l.find(name, nil)
+	e, ok := ix.levels[i].find(name, nil)
 	if !ok {
-		spec := effectiveSpec(name, level)
-		e = effEntry{name: name, spec: spec, own: true}
-		switch {
-		case spec == nil:
-		case spec.Contexts == CtxEvents:
-			e.val = ix.lookup(level, spec, name) // asks the root
-		default:
-			if old, ok := l.find(name, spec); ok {
-				e.val = old.val
-			} else {
-				e.val = ix.compute(level, spec, name)
-			}
-		}
-		// A leaf level records only a value of its own: an inherited one
-		// (or none) is found again at the parent, which memoizes it, for
-		// the cost of a scan of the leaf's few children. Most levels are
-		// leaves, and they would otherwise hold one entry per name asked.
-		if !ix.leaf[i] || (e.val != nil && e.val.nodes[0].Parent == level) {
-			e = l.add(e)
-		}
+		e = ix.newEntry(level, i, name, effectiveSpec(name, level))
 	}
 	s := Setting{Name: name, Version: v, Spec: e.spec}
 	switch {
@@ -243,6 +229,64 @@ func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
 		}
 	}
 	return s
+}
+
+// nodes is Node.EffectiveNodes answered from the memo. A leaf level that
+// sets the directive itself answers from its children, without an entry
+// (the common case of a location asked about its own proxy_set_header
+// lines costs no allocation); every other answer goes through the memo as
+// in effective, without the argument copies.
+func (ix *effIndex) nodes(n *Node, name string) []*Node {
+	level := settingLevel(n)
+	i, ok := ix.index(level)
+	if !ok {
+		return n.effectiveNodesUncached(name)
+	}
+	if e, ok := ix.levels[i].find(name, nil); ok {
+		return e.val.list()
+	}
+	spec := effectiveSpec(name, level)
+	if ix.leaf[i] && spec != nil && spec.Contexts != CtxEvents {
+		if own := ownNodes(level, spec, name); len(own) > 0 {
+			return own
+		}
+	}
+	return ix.newEntry(level, i, name, spec).val.list()
+}
+
+// list returns the directives of f; nil for nil (unset).
+func (f *effVal) list() []*Node {
+	if f == nil {
+		return nil
+	}
+	return f.nodes
+}
+
+// newEntry computes the own entry of name at level (index i), whose
+// effective spec is spec, and memoizes it unless level is a leaf that
+// does not set the directive itself.
+func (ix *effIndex) newEntry(level *Node, i int32, name string, spec *Spec) effEntry {
+	l := &ix.levels[i]
+	e := effEntry{name: name, spec: spec, own: true}
+	switch {
+	case spec == nil:
+	case spec.Contexts == CtxEvents:
+		e.val = ix.lookup(level, spec, name) // asks the root
+	default:
+		if old, ok := l.find(name, spec); ok {
+			e.val = old.val
+		} else {
+			e.val = ix.compute(level, spec, name)
+		}
+	}
+	// A leaf level records only a value of its own: an inherited one
+	// (or none) is found again at the parent, which memoizes it, for
+	// the cost of a scan of the leaf's few children. Most levels are
+	// leaves, and they would otherwise hold one entry per name asked.
+	if !ix.leaf[i] || (e.val != nil && e.val.nodes[0].Parent == level) {
+		e = l.add(e)
+	}
+	return e
 }
 
 // lookup is lookupLevels memoized per level: the value at a level that
@@ -282,13 +326,10 @@ func (ix *effIndex) compute(m *Node, spec *Spec, name string) *effVal {
 // levelVal computes the value at level m: its own directives, or what it
 // inherits according to spec.Merge (see lookupLevels).
 func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
-	ctx := childContext(m)
-	if ctx&spec.Contexts != 0 {
-		one := spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone
-		if found := childrenNamed(m, name, one); len(found) > 0 {
-			return &effVal{nodes: found}
-		}
+	if found := ownNodes(m, spec, name); len(found) > 0 {
+		return &effVal{nodes: found}
 	}
+	ctx := childContext(m)
 	switch spec.Merge {
 	case MergeNone:
 		return nil
@@ -301,6 +342,17 @@ func (ix *effIndex) levelVal(m *Node, spec *Spec, name string) *effVal {
 		return nil
 	}
 	return ix.lookup(m.Parent, spec, name)
+}
+
+// ownNodes returns the directives of level m that make up the value of
+// name by themselves: its children called name when spec allows them in
+// m's body (only the first for a single-valued directive).
+func ownNodes(m *Node, spec *Spec, name string) []*Node {
+	if childContext(m)&spec.Contexts == 0 {
+		return nil
+	}
+	one := spec.Merge == MergeScalar || spec.Merge == MergeNoname || spec.Merge == MergeNone
+	return childrenNamed(m, name, one)
 }
 
 // childrenNamed returns m's children called name, or only the first one

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,4 +159,60 @@ func sameSetting(a, b Setting) bool {
 		}
 	}
 	return true
+}
+
+// TestEffectiveNodesMatchesEffective checks EffectiveNodes against the
+// walk's Effective on every block (and one simple directive) of the
+// corpus: before any Effective call on the tree (leaf levels answer from
+// their children, the memo fills from the others), and again after
+// Effective has memoized the same names.
+func TestEffectiveNodesMatchesEffective(t *testing.T) {
+	extra := []string{"keepalive_timeout", "proxy_http_version", "proxy_set_header", "proxy_next_upstream",
+		"keepalive", "worker_connections", "fastcgi_keep_conn", "fastcgi_param", "proxy_pass",
+		"set_real_ip_from", "no_such_directive"}
+	checked := 0
+	for _, c := range corpusConfigs(t) {
+		names := map[string]bool{}
+		for _, n := range extra {
+			names[n] = true
+		}
+		var blocks []*Node
+		c.Tree().Walk(func(n *Node) bool {
+			if n.Directive != nil {
+				names[n.Name] = true
+			}
+			if n.Directive == nil || n.Block != nil || len(blocks) < 3 {
+				blocks = append(blocks, n)
+			}
+			return true
+		})
+		for round := range 2 {
+			for i := len(blocks) - 1; i >= 0; i-- {
+				n := blocks[i]
+				for name := range names {
+					s := n.effectiveUncached(name, DefaultVersion)
+					var want []*Node
+					switch {
+					case s.Spec != nil && (s.Spec.Merge == MergeArray || s.Spec.Merge == MergeBitmask):
+						want = s.Nodes
+					case s.Node != nil:
+						want = []*Node{s.Node}
+					}
+					got := n.EffectiveNodes(name)
+					checked++
+					if !slices.Equal(got, want) || !slices.Equal(n.effectiveNodesUncached(name), want) {
+						where := "root"
+						if n.Directive != nil {
+							where = n.File().Name + ":" + n.Name
+						}
+						t.Fatalf("round %d, %s: EffectiveNodes(%s) = %d nodes, want %d", round, where, name, len(got), len(want))
+					}
+					if round == 0 {
+						n.Effective(name, DefaultVersion)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d lookups compared", checked)
 }

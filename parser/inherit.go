@@ -32,6 +32,31 @@ func (n *Node) Effective(name string, v Version) Setting {
 	return n.effectiveUncached(name, v)
 }
 
+// EffectiveNodes returns the directives that make up the value of name at
+// n: what Effective(name, v).Nodes holds for array directives, and
+// Effective(name, v).Node as a one-element slice for the others, for any
+// v (which directives make up a value does not depend on the version;
+// only the defaults do). Nil when no directive sets the value (it is then
+// a default, if any). Unlike Effective it copies no arguments, so callers
+// that need only the directives, or whether one is set, pay nothing at
+// the levels that set them. The slice must not be modified.
+func (n *Node) EffectiveNodes(name string) []*Node {
+	if ix := n.effIndex(); ix != nil {
+		return ix.nodes(n, name)
+	}
+	return n.effectiveNodesUncached(name)
+}
+
+// effectiveNodesUncached is EffectiveNodes computed by walking the levels.
+func (n *Node) effectiveNodesUncached(name string) []*Node {
+	level := settingLevel(n)
+	spec := effectiveSpec(name, level)
+	if spec == nil {
+		return nil
+	}
+	return lookupLevels(name, spec, level)
+}
+
 // effectiveUncached is Effective computed by walking the levels.
 func (n *Node) effectiveUncached(name string, v Version) Setting {
 	s := Setting{Name: name, Version: v}

@@ -111,7 +111,7 @@ func (fx *facts) headersAt(n *parser.Node, prefix string) headerList {
 	if n == nil || n.IsRoot() {
 		return headerList{}
 	}
-	return headerList{nodes: fx.pass.Effective(n, prefix+"_set_header").Nodes}
+	return headerList{nodes: n.EffectiveNodes(prefix + "_set_header")}
 }
 
 // inheritedHeaders returns the list a level would inherit if it declared

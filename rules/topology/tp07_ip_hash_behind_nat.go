@@ -116,7 +116,7 @@ func serversWord(n int) string {
 // restoresClientAddr reports whether the realip module is configured where
 // p runs (ngx_http_realip_handler replaces the connection address).
 func restoresClientAddr(pass *lint.Pass, p *lint.Proxy) bool {
-	return pass.Effective(p.Node, "set_real_ip_from").Node != nil
+	return len(p.Node.EffectiveNodes("set_real_ip_from")) > 0
 }
 
 // proxyInFront says why server block srv receives its traffic through a
