@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -33,7 +32,7 @@ type BaselineEntry struct {
 }
 
 func fingerprint(key string) string {
-	h := sha256.Sum256([]byte(key))
+	h := sum256([]byte(key))
 	return hex.EncodeToString(h[:12])
 }
 
