@@ -96,12 +96,27 @@ func (h headerList) level() *parser.Node {
 }
 
 // get returns the entries for header name (case-insensitive).
+// The result must not be modified; appending to it copies. One entry,
+// the usual case, is a slice of the list itself, so asking allocates
+// nothing.
 func (h headerList) get(name string) []*parser.Node {
 	var out []*parser.Node
-	for _, n := range h.nodes {
-		if len(n.Args) >= 1 && strings.EqualFold(n.Args[0].Value, name) {
+	first := -1
+	for i, n := range h.nodes {
+		if len(n.Args) < 1 || !strings.EqualFold(n.Args[0].Value, name) {
+			continue
+		}
+		switch {
+		case first < 0:
+			first = i
+		case out == nil:
+			out = append(out, h.nodes[first], n)
+		default:
 			out = append(out, n)
 		}
+	}
+	if first >= 0 && out == nil {
+		return h.nodes[first : first+1 : first+1]
 	}
 	return out
 }
@@ -126,7 +141,7 @@ func (fx *facts) inheritedHeaders(level *parser.Node, prefix string) headerList 
 // hasToken reports whether the comma-separated header value v holds token
 // (case-insensitive), as nginx and HTTP read Connection.
 func hasToken(v, token string) bool {
-	for _, t := range strings.Split(v, ",") {
+	for t := range strings.SplitSeq(v, ",") {
 		if strings.EqualFold(strings.TrimSpace(t), token) {
 			return true
 		}
