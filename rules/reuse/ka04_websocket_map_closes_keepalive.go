@@ -102,15 +102,23 @@ func runKA04(pass *lint.Pass) error {
 		for x := range fx.pooledProxies(in) {
 			p, pu, pc := x.p, x.u, x.c
 			for _, n := range fx.headers(p).get("Connection") {
-				if len(n.Args) < 2 || !once.first(n) {
+				// Whether a node is reported depends on the node alone.
+				// A constant value is marked only when reported: most
+				// (the "" of every pooled location) are not, and checking
+				// one again is cheaper than a set of thousands.
+				if len(n.Args) < 2 || once[n] {
 					continue
 				}
 				v := n.Args[1].Value
+				if !isConstant(v) {
+					once[n] = true
+				}
 				if isConstant(v) {
 					// The literal form is nginx.org's idiom for a location that
 					// serves only WebSockets; it hurts where ordinary requests
 					// pass too: a server or http level, or the catch-all "/".
 					if hasToken(v, "upgrade") && !dedicatedLocation(n.Parent) {
+						once[n] = true
 						f := pass.ReportArg(n, 1,
 							"nginx sends \"Connection: upgrade\" on every request to pooled upstream %q from %s%s, "+
 								"WebSocket or not: ordinary requests carry an upgrade token without an Upgrade header, "+
