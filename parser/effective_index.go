@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -254,6 +255,16 @@ func (ix *effIndex) nodes(n *Node, name string) []*Node {
 	return ix.newEntry(level, i, name, spec).val.list()
 }
 
+// memoName is the name an entry keeps: the table's copy when the name is
+// known, so that the memo never holds the caller's string and a name
+// built per call (m.Prefix()+"_set_header") can stay on its stack.
+func memoName(name string, spec *Spec) string {
+	if spec != nil {
+		return spec.Name
+	}
+	return strings.Clone(name)
+}
+
 // list returns the directives of f; nil for nil (unset).
 func (f *effVal) list() []*Node {
 	if f == nil {
@@ -267,7 +278,7 @@ func (f *effVal) list() []*Node {
 // does not set the directive itself.
 func (ix *effIndex) newEntry(level *Node, i int32, name string, spec *Spec) effEntry {
 	l := &ix.levels[i]
-	e := effEntry{name: name, spec: spec, own: true}
+	e := effEntry{name: memoName(name, spec), spec: spec, own: true}
 	switch {
 	case spec == nil:
 	case spec.Contexts == CtxEvents:
@@ -307,7 +318,7 @@ func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
 	// for Effective at this level, so that asking there later adds
 	// nothing.
 	own := effectiveSpec(name, m) == spec
-	return l.add(effEntry{name: name, spec: spec, val: ix.compute(m, spec, name), own: own}).val
+	return l.add(effEntry{name: spec.Name, spec: spec, val: ix.compute(m, spec, name), own: own}).val
 }
 
 // compute finds the value at level m, which the memo does not have yet.

@@ -216,3 +216,40 @@ func TestEffectiveNodesMatchesEffective(t *testing.T) {
 	}
 	t.Logf("%d lookups compared", checked)
 }
+
+// modulePrefix is a variable so that the test below builds its names at
+// run time, as the linter does (m.Prefix() + "_set_header").
+var modulePrefix = "proxy"
+
+// TestEffectiveNodesAllocatesNothing checks that asking a location for
+// the proxy_set_header lines it sets itself allocates nothing, with a name
+// built per call: the memo keeps no caller string, so the concatenation
+// stays on the caller's stack, and a leaf level answers from its
+// children. Linters ask this of every *_pass of a tree.
+func TestEffectiveNodesAllocatesNothing(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage counters allocate")
+	}
+	cfg := Parse("nginx.conf", []byte(`http { server { location / {
+		proxy_set_header A b; proxy_set_header C d; proxy_pass http://x; } } }`), Options{FS: fstest.MapFS{}})
+	var pass *Node
+	cfg.Tree().Walk(func(n *Node) bool {
+		if n.Directive != nil && n.Name == "proxy_pass" {
+			pass = n
+		}
+		return true
+	})
+	if pass == nil {
+		t.Fatal("no proxy_pass")
+	}
+	if got := pass.EffectiveNodes(modulePrefix + "_set_header"); len(got) != 2 {
+		t.Fatalf("got %d nodes, want 2", len(got))
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		pass.EffectiveNodes(modulePrefix + "_set_header")
+		pass.Parent.EffectiveNodes(modulePrefix + "_http_version")
+	})
+	if allocs != 0 {
+		t.Errorf("EffectiveNodes allocates %.1f times per call pair, want 0", allocs)
+	}
+}
