@@ -66,15 +66,27 @@ var clientHopHeaders = map[string]string{
 	"keep-alive": "http_keep_alive",
 }
 
+// clientHopHeader returns the entry of clientHopHeaders for name
+// (case-insensitive), "" when there is none. It compares instead of
+// lower-casing name for a map lookup, which allocated a string for every
+// proxy_set_header line of a tree.
+func clientHopHeader(name string) (header, variable string) {
+	for h, v := range clientHopHeaders {
+		if strings.EqualFold(name, h) {
+			return h, v
+		}
+	}
+	return "", ""
+}
+
 func runKA05(pass *lint.Pass) error {
 	for _, in := range pass.Instances {
 		for _, n := range in.NodesIn("proxy_set_header", parser.CtxHTTP|parser.CtxServer|parser.CtxLocation) {
 			if len(n.Args) < 2 {
 				continue
 			}
-			header := strings.ToLower(n.Args[0].Value)
-			variable, ok := clientHopHeaders[header]
-			if !ok || !refersTo(n.Args[1].Value, variable) {
+			header, variable := clientHopHeader(n.Args[0].Value)
+			if header == "" || !refersTo(n.Args[1].Value, variable) {
 				continue
 			}
 			if header == "connection" {
