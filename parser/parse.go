@@ -38,6 +38,9 @@ type arena struct {
 	// stack holds the directives of the blocks being read (see block).
 	ptrs  []*Directive
 	stack []*Directive
+	// words is the lexer's buffer for the words of one statement, passed
+	// from file to file so that it grows once per load, not once per file.
+	words []Arg
 }
 
 // dirList returns a copy of list whose capacity is its length (nil when
@@ -98,8 +101,10 @@ func parseFileBudget(f *File, a *arena, malformed map[*Directive]bool, budget *i
 	p := &fileParser{file: f, arena: a, malformed: malformed}
 	p.lx = newLexer(f, text, p.error)
 	p.lx.budget = budget
+	p.lx.args = a.words[:0]
 	f.Directives = p.block(nil)
 	f.Comments = p.lx.comments
+	a.words = p.lx.args
 	return p.diags
 }
 
