@@ -316,7 +316,13 @@ func (c *conn) read(p []byte, deadline time.Time) (int, error) {
 		if c.closeReq.Load() != 0 {
 			return 0, errCloseRequested
 		}
-		n, err := c.nc.Read(p)
+		var n int
+		var err error
+		if c.rw != nil {
+			n, err = c.rw.read(p)
+		} else {
+			n, err = c.nc.Read(p)
+		}
 		c.now = time.Now()
 		// nginx keeps rev->ready set after a read that filled the buffer
 		// (ngx_unix_recv): more data may be waiting.

@@ -32,13 +32,12 @@ func (c *conn) idleRead(deadline time.Time) (int, error) {
 			if c.reqState == nil {
 				c.attach()
 			}
-			for {
-				n, rerr = syscall.Read(int(fd), c.buf)
-				if rerr != syscall.EINTR {
-					break
-				}
+			var e syscall.Errno
+			n, e = sysRead(int(fd), c.buf)
+			if e != 0 {
+				rerr = e
 			}
-			if rerr == syscall.EAGAIN {
+			if e == syscall.EAGAIN {
 				c.detach() // nothing yet: wait without a buffer
 				n, rerr = 0, nil
 				return false

@@ -19,3 +19,7 @@ func (rw *rawWriter) init(c *conn, rc syscall.RawConn) {}
 func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
 	panic("unreachable")
 }
+
+func (rw *rawWriter) read(p []byte) (int, error) {
+	panic("unreachable")
+}

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"io"
 	"syscall"
 	"time"
 )
@@ -25,6 +26,12 @@ type rawWriter struct {
 	// waited is set once writeStep has been called: a further call
 	// comes after a wait for writability.
 	waited bool
+
+	// read's state, for readStep.
+	rstep func(fd uintptr) bool
+	rp    []byte
+	rn    int
+	rerr  syscall.Errno
 }
 
 // rawWrites says that writes go through rawWriter on this platform.
@@ -38,7 +45,39 @@ func (rw *rawWriter) init(c *conn, rc syscall.RawConn) {
 	}
 	if rw.step == nil {
 		rw.step = rw.writeStep
+		rw.rstep = rw.readStep
 	}
+}
+
+// read reads into p like net.Conn.Read (io.EOF when the client closed,
+// a timeout error when the read deadline passes), with the read(2) itself
+// done by sysRead.
+func (rw *rawWriter) read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	rw.rp, rw.rn, rw.rerr = p, 0, 0
+	err := rw.rc.Read(rw.rstep)
+	n, rerr := rw.rn, rw.rerr
+	rw.rp = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != 0:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (rw *rawWriter) readStep(fd uintptr) bool {
+	n, err := sysRead(int(fd), rw.rp)
+	if err == syscall.EAGAIN {
+		return false // wait for readability, until the deadline
+	}
+	rw.rn, rw.rerr = n, err
+	return true
 }
 
 // write writes all of p unless the socket fails, send_timeout passes
@@ -63,7 +102,7 @@ func (rw *rawWriter) writeStep(fd uintptr) bool {
 	}
 	rw.waited = true
 	for len(rw.p) > 0 {
-		n, err := syscall.Write(int(fd), rw.p)
+		n, err := sysWrite(int(fd), rw.p)
 		if n > 0 {
 			rw.p = rw.p[n:]
 			rw.n += n
@@ -72,12 +111,11 @@ func (rw *rawWriter) writeStep(fd uintptr) bool {
 			}
 		}
 		switch err {
-		case nil:
+		case 0:
 			if n == 0 {
 				rw.err = syscall.EPIPE
 				return true
 			}
-		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false // wait for writability, until the deadline
 		default:
