@@ -55,14 +55,26 @@ const effFirstChunk = 2
 
 // effEntry is the value of the directive spec describes at a level, one
 // per (level, spec). own marks an entry whose spec is effectiveSpec(name,
-// level) (nil for an unknown name): the one Effective answers with; the
-// others are asked only by the levels below, whose spec may differ (an
-// upstream's keepalive_timeout is not the http one).
+// level): the one Effective answers with; the others are asked only by
+// the levels below, whose spec may differ (an upstream's
+// keepalive_timeout is not the http one). An entry names its directive by
+// spec.Name: for a name the table does not know, spec is a stand-in
+// holding only the name, and unknown is set. (24 bytes: the memo has an
+// entry per name asked at most blocks of a tree.)
 type effEntry struct {
-	name string
-	spec *Spec
-	val  *effVal
-	own  bool
+	spec    *Spec
+	val     *effVal
+	own     bool
+	unknown bool
+}
+
+// tableSpec is the Spec an Effective answer reports: nil for an unknown
+// name.
+func (e *effEntry) tableSpec() *Spec {
+	if e.unknown {
+		return nil
+	}
+	return e.spec
 }
 
 // effVal is the version-independent part of a Setting: the directives
@@ -139,7 +151,7 @@ func (l *effLevel) find(name string, spec *Spec) (effEntry, bool) {
 		for i := range c.entries[:n] {
 			e := &c.entries[i]
 			if spec == nil {
-				if e.own && e.name == name {
+				if e.own && e.spec.Name == name {
 					return *e, true
 				}
 			} else if e.spec == spec {
@@ -157,10 +169,10 @@ func (l *effLevel) add(e effEntry) effEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e.own {
-		if old, ok := l.find(e.name, nil); ok {
+		if old, ok := l.find(e.spec.Name, nil); ok {
 			return old
 		}
-	} else if old, ok := l.find(e.name, e.spec); ok {
+	} else if old, ok := l.find(e.spec.Name, e.spec); ok {
 		return old
 	}
 	c := l.head.Load()
@@ -213,17 +225,18 @@ func (ix *effIndex) effective(n *Node, name string, v Version) Setting {
 	if !ok {
 		e = ix.newEntry(level, i, name, effectiveSpec(name, level))
 	}
-	s := Setting{Name: name, Version: v, Spec: e.spec}
+	spec := e.tableSpec()
+	s := Setting{Name: name, Version: v, Spec: spec}
 	switch {
-	case e.spec == nil:
+	case spec == nil:
 	case e.val != nil:
 		s.Node = e.val.nodes[0]
 		s.Args, s.Values = e.val.argLists()
-		if e.spec.Merge == MergeArray || e.spec.Merge == MergeBitmask {
+		if spec.Merge == MergeArray || spec.Merge == MergeBitmask {
 			s.Nodes = e.val.nodes
 		}
 	default:
-		if vals := e.spec.Default(v); vals != nil {
+		if vals := spec.Default(v); vals != nil {
 			s.Default = true
 			s.Args = vals[0]
 			s.Values = vals
@@ -255,16 +268,6 @@ func (ix *effIndex) nodes(n *Node, name string) []*Node {
 	return ix.newEntry(level, i, name, spec).val.list()
 }
 
-// memoName is the name an entry keeps: the table's copy when the name is
-// known, so that the memo never holds the caller's string and a name
-// built per call (m.Prefix()+"_set_header") can stay on its stack.
-func memoName(name string, spec *Spec) string {
-	if spec != nil {
-		return spec.Name
-	}
-	return strings.Clone(name)
-}
-
 // list returns the directives of f; nil for nil (unset).
 func (f *effVal) list() []*Node {
 	if f == nil {
@@ -278,7 +281,12 @@ func (f *effVal) list() []*Node {
 // does not set the directive itself.
 func (ix *effIndex) newEntry(level *Node, i int32, name string, spec *Spec) effEntry {
 	l := &ix.levels[i]
-	e := effEntry{name: memoName(name, spec), spec: spec, own: true}
+	e := effEntry{spec: spec, own: true}
+	if spec == nil {
+		// The stand-in keeps a copy: the memo never holds the caller's
+		// string, so a name built per call can stay on its stack.
+		e.spec, e.unknown = &Spec{Name: strings.Clone(name)}, true
+	}
 	switch {
 	case spec == nil:
 	case spec.Contexts == CtxEvents:
@@ -318,7 +326,7 @@ func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
 	// for Effective at this level, so that asking there later adds
 	// nothing.
 	own := effectiveSpec(name, m) == spec
-	return l.add(effEntry{name: spec.Name, spec: spec, val: ix.compute(m, spec, name), own: own}).val
+	return l.add(effEntry{spec: spec, val: ix.compute(m, spec, name), own: own}).val
 }
 
 // compute finds the value at level m, which the memo does not have yet.
