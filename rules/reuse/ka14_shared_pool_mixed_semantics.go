@@ -175,7 +175,7 @@ func (fx *facts) connSignature(p *lint.Proxy, dst []connField) ([]connField, boo
 	if scheme == "" {
 		scheme = "(none)"
 	}
-	sig = append(sig, connField{name: "the scheme", value: scheme + "://"})
+	sig = append(sig, connField{name: "the scheme", value: schemePrefix(scheme)})
 	if p.Module == lint.ModuleProxy {
 		v, n := fx.httpVersion(p)
 		sig = append(sig, connField{name: "proxy_http_version", value: v, node: n})
@@ -183,11 +183,41 @@ func (fx *facts) connSignature(p *lint.Proxy, dst []connField) ([]connField, boo
 	prefix := p.Module.Prefix()
 	if tls {
 		for _, suffix := range sslSettings {
-			sig = append(sig, fx.effectiveField(p, prefix+suffix))
+			sig = append(sig, fx.effectiveField(p, directiveName(prefix, suffix)))
 		}
 	}
-	sig = append(sig, fx.effectiveField(p, prefix+"_bind"))
+	sig = append(sig, fx.effectiveField(p, directiveName(prefix, "_bind")))
 	return sig, true
+}
+
+// schemePrefix returns scheme + "://", without allocating for the schemes
+// of *_pass targets (a signature is built for every pooled location).
+func schemePrefix(scheme string) string {
+	switch scheme {
+	case "http":
+		return "http://"
+	case "https":
+		return "https://"
+	case "grpc":
+		return "grpc://"
+	case "grpcs":
+		return "grpcs://"
+	case "uwsgi":
+		return "uwsgi://"
+	case "suwsgi":
+		return "suwsgi://"
+	}
+	return scheme + "://"
+}
+
+// directiveName returns prefix + suffix, as the directive table's string
+// when it names a directive, so that a name kept per location is not a new
+// string each time.
+func directiveName(prefix, suffix string) string {
+	if specs := parser.Specs(prefix + suffix); len(specs) > 0 {
+		return specs[0].Name
+	}
+	return prefix + suffix
 }
 
 func (fx *facts) effectiveField(p *lint.Proxy, name string) connField {
