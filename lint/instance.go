@@ -291,8 +291,13 @@ func (m Module) Prefix() string {
 // Proxy is one *_pass directive at one place of use.
 type Proxy struct {
 	// Node is the *_pass directive.
-	Node   *parser.Node
-	Module Module
+	Node *parser.Node
+	// Module is the upstream protocol; Variable is true when the target
+	// contains variables: nginx resolves it per request (an upstream{} of
+	// that name if one exists, else the resolver); Route says which blocks
+	// the values can name. (Side by side, the two fill one word.)
+	Module   Module
+	Variable bool
 	// Block is the block that holds the directive (location, if in
 	// location, limit_except); Location the nearest enclosing location;
 	// Server the enclosing http server.
@@ -319,10 +324,6 @@ type Proxy struct {
 	// Variable is false and AddrErr is nil).
 	Addr    Addr
 	AddrErr error
-	// Variable is true when the target contains variables: nginx resolves
-	// it per request (an upstream{} of that name if one exists, else the
-	// resolver); Route says which blocks the values can name.
-	Variable bool
 
 	conn proxyConn // see Pass.Conn
 }
