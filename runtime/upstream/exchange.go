@@ -724,7 +724,7 @@ func (x *exchange) write(b []byte) error {
 func (x *exchange) readHead() (*ResponseHead, error) {
 	c := x.c
 	if c.br.Size() < x.p.bufferSize {
-		c.br = bufio.NewReaderSize(c.nc, x.p.bufferSize)
+		c.br = bufio.NewReaderSize(c.sock.reader(c.nc), x.p.bufferSize)
 	}
 	limit := x.p.bufferSize
 	check := x.checksClient()

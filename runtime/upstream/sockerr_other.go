@@ -4,6 +4,7 @@ package upstream
 
 import (
 	"errors"
+	"io"
 	"net"
 )
 
@@ -19,3 +20,5 @@ func (p *sockProbe) probe() error { return nil }
 var errWouldBlock = errors.New("upstream write would block")
 
 func (p *sockProbe) writeAndWait(b []byte) (int, error, error) { return 0, errWouldBlock, nil }
+
+func (p *sockProbe) reader(nc net.Conn) io.Reader { return nc }

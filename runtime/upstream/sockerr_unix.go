@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,7 +125,7 @@ func (p *sockProbe) step(fd uintptr) bool {
 		return true // readable
 	}
 	for p.wOff < len(p.wb) {
-		n, err := unix.Write(int(fd), p.wb[p.wOff:])
+		n, err := rawWrite(int(fd), p.wb[p.wOff:])
 		if n > 0 {
 			p.wOff += n
 		}
@@ -132,7 +134,7 @@ func (p *sockProbe) step(fd uintptr) bool {
 		case err == unix.EAGAIN:
 			p.wErr = errWouldBlock
 			return true
-		case err != nil:
+		case err != 0:
 			p.wErr = err
 			return true
 		case n <= 0:
@@ -141,4 +143,96 @@ func (p *sockProbe) step(fd uintptr) bool {
 		}
 	}
 	return false // all sent: wait for the response
+}
+
+// reader returns the io.Reader of the connection's bufio.Reader: nc
+// itself, or for a TCP or unix socket a sockReader, which reads without
+// entering the scheduler.
+func (p *sockProbe) reader(nc net.Conn) io.Reader {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nc
+	}
+	if p == nil {
+		return nc
+	}
+	r := &sockReader{nc: nc, rc: p.rc}
+	r.fn = r.step
+	return r
+}
+
+// sockReader reads an upstream socket like net.Conn.Read (same errors:
+// io.EOF, *net.OpError with a timeout or the read's errno), with the
+// read(2) itself done by rawRead.
+type sockReader struct {
+	nc net.Conn
+	rc syscall.RawConn
+	fn func(fd uintptr) bool
+	p  []byte
+	n  int
+	e  syscall.Errno
+}
+
+// Read implements io.Reader.
+func (r *sockReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r.p, r.n, r.e = p, 0, 0
+	err := r.rc.Read(r.fn)
+	n, e := r.n, r.e
+	r.p = nil
+	switch {
+	case err != nil:
+		if oe, ok := err.(*net.OpError); ok {
+			o := *oe
+			o.Op = "read" // as net.Conn.Read says it, not "raw-read"
+			return 0, &o
+		}
+		return 0, err
+	case e != 0:
+		la := r.nc.LocalAddr()
+		return 0, &net.OpError{Op: "read", Net: la.Network(), Source: la, Addr: r.nc.RemoteAddr(), Err: os.NewSyscallError("read", e)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (r *sockReader) step(fd uintptr) bool {
+	n, e := rawRead(int(fd), r.p)
+	if e == syscall.EAGAIN {
+		return false // wait for readability, until the deadline
+	}
+	r.n, r.e = n, e
+	return true
+}
+
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket
+// without the runtime's entersyscall/exitsyscall: such a call never
+// blocks (EAGAIN instead), so syscall.Read/Write would only add the
+// scheduler's cost to every exchange. EINTR is retried.
+func rawRead(fd int, p []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e != syscall.EINTR {
+			if e != 0 {
+				return 0, e
+			}
+			return int(n), 0
+		}
+	}
+}
+
+func rawWrite(fd int, p []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e != syscall.EINTR {
+			if e != 0 {
+				return 0, e
+			}
+			return int(n), 0
+		}
+	}
 }

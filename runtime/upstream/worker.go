@@ -136,7 +136,7 @@ func (w *Worker) dial(ctx context.Context, g *group, pr *peer, timeout time.Dura
 		return nil, err
 	}
 	c := &upConn{nc: nc, pr: pr, key: pr.name, start: time.Now(), sock: newSockProbe(nc)}
-	c.br = bufio.NewReaderSize(nc, 4096)
+	c.br = bufio.NewReaderSize(c.sock.reader(nc), 4096)
 	pr.stats.Opened.Add(1)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
 		w.logger.LogAttrs(ctx, slog.LevelDebug, "upstream connection opened",
