@@ -21,11 +21,10 @@ import (
 // TestEffectiveIndexMatchesWalk compares with the index on every block of
 // the test corpus.
 type effIndex struct {
-	// root identifies the tree; its levels (every block and the root)
-	// are numbered by Node.level when the tree is built, so a level's
+	// levels has an entry per level of the tree (every block and the
+	// root), numbered by Node.level when the tree is built, so a level's
 	// entry is found without a map from Node to index, whose lookups
 	// missed the cache on large trees.
-	root   *treeRoot
 	levels []effLevel
 	// leaf marks the levels without blocks below them (most locations):
 	// no level asks them for an inherited value, so they keep only the
@@ -100,23 +99,24 @@ func (f *effVal) argLists() ([]string, [][]string) {
 // effIndex returns the memo of n's tree, building it on first use; nil for
 // a node that no Config owns.
 func (n *Node) effIndex() *effIndex {
-	if n.root == nil || n.root.cfg == nil {
+	t := n.tree()
+	if t == nil || t.cfg == nil {
 		return nil
 	}
-	c := n.root.cfg
+	c := t.cfg
 	if ix := c.eff.Load(); ix != nil {
 		return ix
 	}
 	if c.tree == nil {
 		return nil
 	}
-	c.eff.CompareAndSwap(nil, newEffIndex(c.tree))
+	c.eff.CompareAndSwap(nil, newEffIndex(c.tree, t))
 	return c.eff.Load()
 }
 
-func newEffIndex(root *Node) *effIndex {
-	n := root.root.levels
-	ix := &effIndex{root: root.root, levels: make([]effLevel, n), leaf: make([]bool, n)}
+func newEffIndex(root *Node, t *treeRoot) *effIndex {
+	n := t.levels
+	ix := &effIndex{levels: make([]effLevel, n), leaf: make([]bool, n)}
 	root.Walk(func(m *Node) bool {
 		if m.level == 0 {
 			return false // a simple directive: no level below it
@@ -135,9 +135,11 @@ func newEffIndex(root *Node) *effIndex {
 }
 
 // index returns the position of level m in ix.levels; false for a node
-// that is not a level of ix's tree.
+// that is not a level. m must belong to ix's tree, as every node does
+// that effective, nodes and lookup see: ix is the one of the tree of the
+// node Effective was asked about, and lookup only climbs from it.
 func (ix *effIndex) index(m *Node) (int32, bool) {
-	if m.level == 0 || m.root != ix.root {
+	if m.level == 0 {
 		return 0, false
 	}
 	return m.level - 1, true

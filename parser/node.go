@@ -20,18 +20,18 @@ func (n *Node) File() *File {
 	if n.Directive != nil {
 		return n.Directive.File
 	}
-	if n.root != nil {
-		return n.root.cfg.Main
+	if t := n.tree(); t != nil {
+		return t.cfg.Main
 	}
 	return nil
 }
 
 // Config returns the configuration n belongs to.
 func (n *Node) Config() *Config {
-	if n.root == nil {
-		return nil
+	if t := n.tree(); t != nil {
+		return t.cfg
 	}
-	return n.root.cfg
+	return nil
 }
 
 // Root returns the root of n's tree.

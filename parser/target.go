@@ -268,8 +268,12 @@ func varName(s string) (name, rest string) {
 // Upstream returns the http upstream{} block named name (nginx compares
 // upstream names case-insensitively), or nil.
 func (c *Config) Upstream(name string) *Node {
-	if c == nil || c.tree == nil || c.tree.root == nil {
+	if c == nil || c.tree == nil {
 		return nil
 	}
-	return c.tree.root.upstreams[strings.ToLower(name)]
+	t := c.tree.tree()
+	if t == nil {
+		return nil
+	}
+	return t.upstreams[strings.ToLower(name)]
 }
