@@ -389,6 +389,9 @@ func (in *Instance) collect(passes []*parser.Node) {
 			continue
 		}
 		u := &Upstream{Node: n, Name: n.Args[0].Value}
+		if k := countNamed(n.Children, "server"); k > 0 {
+			u.Servers = make([]*UpstreamServer, 0, k)
+		}
 		for _, c := range n.Children {
 			switch {
 			case c.Name == "server":
@@ -434,6 +437,17 @@ func (in *Instance) collect(passes []*parser.Node) {
 			in.servers = append(in.servers, newServer(n))
 		}
 	}
+}
+
+// countNamed counts the nodes called name.
+func countNamed(nodes []*parser.Node, name string) int {
+	k := 0
+	for _, n := range nodes {
+		if n.Name == name {
+			k++
+		}
+	}
+	return k
 }
 
 func parseUpstreamServer(n *parser.Node) *UpstreamServer {
@@ -547,6 +561,9 @@ func newServer(n *parser.Node) *Server {
 			}
 			s.Listens = append(s.Listens, l)
 		case "server_name":
+			if s.Names == nil {
+				s.Names = make([]string, 0, len(c.Args))
+			}
 			for _, a := range c.Args {
 				s.Names = append(s.Names, strings.ToLower(a.Value))
 			}
@@ -554,6 +571,21 @@ func newServer(n *parser.Node) *Server {
 	}
 	if len(s.Listens) == 0 {
 		s.Listens = []Listen{{Addr: Addr{Host: "*", Port: 80}}}
+	}
+	// Counted, then filled: appending one by one left the smaller arrays
+	// behind, for each of thousands of servers.
+	var count func(n *parser.Node) int
+	count = func(n *parser.Node) int {
+		k := 0
+		for _, c := range n.Children {
+			if c.Name == "location" && c.Block != nil {
+				k += 1 + count(c)
+			}
+		}
+		return k
+	}
+	if k := count(n); k > 0 {
+		s.Locations = make([]*parser.Node, 0, k)
 	}
 	var walk func(n *parser.Node)
 	walk = func(n *parser.Node) {

@@ -179,10 +179,19 @@ func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 			ssl  bool
 		}
 		index := map[key]*Link{}
+		// sized counts the upstream servers whose first link got room for
+		// every user of the upstream: usually all of them take that link
+		// (one Host per server), and growing the list by appending left
+		// half of it behind (30 proxies per link on the 2k tree).
+		sized := map[*UpstreamServer]bool{}
 		add := func(k key, p *Proxy, u *Upstream) {
 			l := index[k]
 			if l == nil {
 				l = &Link{From: in, Upstream: u, UpstreamServer: k.up, Target: k.addr, Host: k.host, SSL: k.ssl}
+				if p != nil && u != nil && k.up != nil && !sized[k.up] {
+					sized[k.up] = true
+					l.Proxies = make([]*Proxy, 0, len(u.Users))
+				}
 				index[k] = l
 				t.Links = append(t.Links, l)
 				t.from[in] = append(t.from[in], l)
