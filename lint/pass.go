@@ -110,6 +110,14 @@ func (p *Pass) fill(f *Finding) {
 	}
 }
 
+// Counting reports whether p runs at a comparison version, whose findings
+// are only counted ("N more findings with --nginx-version X"): Report
+// keeps their rule, directive and position, and drops messages, related
+// positions, fixes and include chains. A rule whose report builds costly
+// arguments (descriptions of places, edits) may skip them when counting;
+// the finding must be reported at the same directive and position.
+func (p *Pass) Counting() bool { return p.counting }
+
 // Reportf reports a finding at directive at: the range from its name to the
 // end of its arguments. The returned finding may be completed with
 // AddRelated and SetFix before Run returns.

@@ -110,6 +110,10 @@ func runKA01(pass *lint.Pass) error {
 				e.at = append(e.at, p)
 				continue
 			}
+			if pass.Counting() {
+				pass.Reportf(p.Node, "") // a comparison run: no message, related or fix
+				continue
+			}
 			f := pass.Reportf(p.Node,
 				"%s talks HTTP/1.0 to upstream %q here (proxy_http_version defaults to 1.0 before 1.29.7): "+
 					"the backend closes the connection after every response, so the cache (%s) is never used "+
@@ -131,6 +135,10 @@ func runKA01(pass *lint.Pass) error {
 					places = append(places, where(p))
 				}
 				scope = "from " + plural(len(e.at), "location", "locations") + " (" + strings.Join(places, ", ") + ")"
+			}
+			if pass.Counting() {
+				pass.ReportArg(node, 0, "") // a comparison run: no message, related or fix
+				continue
 			}
 			since := ""
 			if pass.Target.AtLeast(parser.V1_29_7) {
