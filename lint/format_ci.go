@@ -1,10 +1,12 @@
 package lint
 
 import (
-	"encoding/xml"
+	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ngxkeep/ngxkeep/parser"
 )
@@ -82,35 +84,29 @@ func chainText(c []parser.Link) string {
 
 // WriteCheckstyle writes the checkstyle XML format (version 4.3): one
 // <file> per file in finding order, one <error> per finding or config
-// error, source "ngxkeep.<ID>".
+// error, source "ngxkeep.<ID>". The XML is written by hand, byte for byte
+// what encoding/xml's Encoder (indent "  ") made of the same elements,
+// so that encoding/xml, which nothing else needs, stays out of the
+// binary (its code is resident memory of every lint run).
 func WriteCheckstyle(w io.Writer, r *Result) error {
 	type cerr struct {
-		XMLName  xml.Name `xml:"error"`
-		Line     int      `xml:"line,attr"`
-		Column   int      `xml:"column,attr,omitempty"`
-		Severity string   `xml:"severity,attr"`
-		Message  string   `xml:"message,attr"`
-		Source   string   `xml:"source,attr"`
+		line, column     int
+		severity, source string
+		message          string
 	}
 	type cfile struct {
-		XMLName xml.Name `xml:"file"`
-		Name    string   `xml:"name,attr"`
-		Errors  []cerr
+		name   string
+		errors []cerr
 	}
-	type cs struct {
-		XMLName xml.Name `xml:"checkstyle"`
-		Version string   `xml:"version,attr"`
-		Files   []*cfile
-	}
-	out := cs{Version: "4.3"}
+	var files []*cfile
 	idx := map[string]*cfile{}
 	file := func(name string) *cfile {
 		if f := idx[name]; f != nil {
 			return f
 		}
-		f := &cfile{Name: name}
+		f := &cfile{name: name}
 		idx[name] = f
-		out.Files = append(out.Files, f)
+		files = append(files, f)
 		return f
 	}
 	for _, e := range r.Errors {
@@ -119,8 +115,8 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 			sev = "warning"
 		}
 		f := file(e.File)
-		f.Errors = append(f.Errors, cerr{Line: e.Pos.Line, Column: e.Pos.Col, Severity: sev,
-			Message: e.Message, Source: "ngxkeep." + ConfigErrorRule.ID})
+		f.errors = append(f.errors, cerr{line: e.Pos.Line, column: e.Pos.Col, severity: sev,
+			message: e.Message, source: "ngxkeep." + ConfigErrorRule.ID})
 	}
 	for _, fd := range r.Findings {
 		f := file(fd.File)
@@ -128,17 +124,83 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 		if len(fd.Chain) > 0 {
 			msg += " (included from " + chainText(fd.Chain) + ")"
 		}
-		f.Errors = append(f.Errors, cerr{Line: fd.Pos.Line, Column: fd.Pos.Col, Severity: fd.Severity.String(),
-			Message: msg, Source: "ngxkeep." + fd.Rule})
+		f.errors = append(f.errors, cerr{line: fd.Pos.Line, column: fd.Pos.Col, severity: fd.Severity.String(),
+			message: msg, source: "ngxkeep." + fd.Rule})
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	b := bufio.NewWriter(w)
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString(`<checkstyle version="4.3">`)
+	for _, f := range files {
+		b.WriteString("\n  <file name=\"")
+		xmlEscape(b, f.name)
+		b.WriteString(`">`)
+		for _, e := range f.errors {
+			b.WriteString("\n    <error line=\"")
+			b.WriteString(strconv.Itoa(e.line))
+			if e.column != 0 {
+				b.WriteString(`" column="`)
+				b.WriteString(strconv.Itoa(e.column))
+			}
+			b.WriteString(`" severity="`)
+			xmlEscape(b, e.severity)
+			b.WriteString(`" message="`)
+			xmlEscape(b, e.message)
+			b.WriteString(`" source="`)
+			xmlEscape(b, e.source)
+			b.WriteString(`"></error>`)
+		}
+		b.WriteString("\n  </file>")
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
+	if len(files) > 0 {
+		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	b.WriteString("</checkstyle>\n")
+	return b.Flush()
+}
+
+// xmlEscape writes s as an XML attribute value the way encoding/xml does
+// (printer.EscapeString): quotes, '&', '<', '>', tab, newline and
+// carriage return as character references, characters XML cannot hold
+// and invalid UTF-8 as U+FFFD.
+func xmlEscape(b *bufio.Writer, s string) {
+	last := 0
+	for i := 0; i < len(s); {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		i += width
+		var esc string
+		switch r {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			if !xmlChar(r) || (r == utf8.RuneError && width == 1) {
+				esc = "\uFFFD"
+				break
+			}
+			continue
+		}
+		b.WriteString(s[last : i-width])
+		b.WriteString(esc)
+		last = i
+	}
+	b.WriteString(s[last:])
+}
+
+// xmlChar reports whether XML 1.0 can hold r (the Char production).
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
