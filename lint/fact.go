@@ -15,7 +15,7 @@ import "sync"
 //	})
 //
 //	func runKA02(pass *lint.Pass) error {
-//		h := headers.Get(pass, p.Block)
+//		h := headers.Get(pass, p.Block())
 //
 // compute must depend only on its key, the configs and pass.Target (never
 // on the calling rule or its options), must not report findings, and must

@@ -298,10 +298,6 @@ type Proxy struct {
 	// the values can name. (Side by side, the two fill one word.)
 	Module   Module
 	Variable bool
-	// Block is the block that holds the directive (location, if in
-	// location, limit_except); Location the nearest enclosing location;
-	// Server the enclosing http server.
-	Block, Location, Server *parser.Node
 	// Target is the argument as nginx uses it (unquoted).
 	Target string
 	// Scheme is "http", "https", "grpc", "grpcs", "uwsgi" or "suwsgi" when
@@ -327,6 +323,16 @@ type Proxy struct {
 
 	conn proxyConn // see Pass.Conn
 }
+
+// Block returns the block that holds the directive (location, if in
+// location, limit_except).
+func (p *Proxy) Block() *parser.Node { return p.Node.Parent }
+
+// Location returns the nearest location enclosing the directive.
+func (p *Proxy) Location() *parser.Node { return Enclosing(p.Node, "location") }
+
+// Server returns the http server enclosing the directive.
+func (p *Proxy) Server() *parser.Node { return Enclosing(p.Node, "server") }
 
 // Child returns the first child directive of n called name, or nil.
 func Child(n *parser.Node, name string) *parser.Node {
@@ -465,8 +471,7 @@ func parseUpstreamServer(n *parser.Node) *UpstreamServer {
 
 // initProxy fills p for the *_pass directive n of module m.
 func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
-	*p = Proxy{Node: n, Module: m, Block: n.Parent,
-		Location: Enclosing(n, "location"), Server: Enclosing(n, "server")}
+	*p = Proxy{Node: n, Module: m}
 	t := parser.ProxyTarget(n)
 	p.Target, p.Scheme, p.URI = t.Raw, t.Scheme, t.URI
 	p.Host = strings.ToLower(t.Host)

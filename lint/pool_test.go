@@ -31,7 +31,7 @@ func TestRouteAndUsers(t *testing.T) {
 	in := mustInstance(t, "a.conf", poolConf)
 	routes := map[string]Proxy{}
 	for _, p := range in.Proxies() {
-		routes[p.Location.Args[0].Value] = *p
+		routes[p.Location().Args[0].Value] = *p
 	}
 	names := func(us []*Upstream) []string {
 		var out []string
@@ -107,7 +107,7 @@ func TestPoolAndReuse(t *testing.T) {
 		}
 	}
 	for _, x := range in.Proxies() {
-		loc := x.Location.Args[0].Value
+		loc := x.Location().Args[0].Value
 		want122 := loc == "/lit/" || loc == "/fcgi/"
 		want130 := loc != "/close/"
 		for _, c := range []struct {

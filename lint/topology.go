@@ -442,8 +442,8 @@ func proxyHost(p *Proxy, u *Upstream) string {
 	case "$host", "$http_host", "$server_name":
 		// The client's Host: known only when the frontend server has one
 		// fixed name.
-		if p.Server != nil {
-			for _, c := range p.Server.Children {
+		if srv := p.Server(); srv != nil {
+			for _, c := range srv.Children {
 				if c.Name == "server_name" && len(c.Args) > 0 {
 					n := strings.ToLower(c.Args[0].Value)
 					if n != "" && n != "_" && !strings.ContainsAny(n, "*~") && !strings.HasPrefix(n, ".") {

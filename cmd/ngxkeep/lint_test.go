@@ -41,7 +41,7 @@ var ttHTTP10 = &lint.Analyzer{
 	Run: func(p *lint.Pass) error {
 		for _, in := range p.Instances {
 			for _, px := range in.Proxies() {
-				if px.Upstream == nil || lint.Child(px.Block, "proxy_http_version") != nil {
+				if px.Upstream == nil || lint.Child(px.Block(), "proxy_http_version") != nil {
 					continue
 				}
 				p.Reportf(px.Node, "nginx speaks HTTP/1.0 to upstream %s and closes every connection after the response", px.Upstream.Name).

@@ -19,7 +19,7 @@ var zz01 = &lint.Analyzer{
 	Run: func(p *lint.Pass) error {
 		for _, in := range p.Instances {
 			for _, px := range in.Proxies() {
-				if lint.Child(px.Block, "proxy_http_version") != nil {
+				if lint.Child(px.Block(), "proxy_http_version") != nil {
 					continue
 				}
 				msg := fmt.Sprintf("target %s", p.Target)
@@ -95,7 +95,7 @@ func TestCheckReportsFixesThatDoNotFix(t *testing.T) {
 	bogus.Run = func(p *lint.Pass) error {
 		for _, in := range p.Instances {
 			for _, px := range in.Proxies() {
-				if lint.Child(px.Block, "proxy_http_version") == nil {
+				if lint.Child(px.Block(), "proxy_http_version") == nil {
 					p.Reportf(px.Node, "no version").SetFix("add a comment", lint.InsertBefore(px.Node, "# proxy_http_version 1.1;"))
 				}
 			}

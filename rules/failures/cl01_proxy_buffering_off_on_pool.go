@@ -147,7 +147,7 @@ func streamingLocation(pass *lint.Pass, p *lint.Proxy) bool {
 			}
 		}
 	}
-	for loc := p.Location; loc != nil; loc = lint.Enclosing(loc, "location") {
+	for loc := p.Location(); loc != nil; loc = lint.Enclosing(loc, "location") {
 		for _, a := range loc.Args {
 			if streamingPath(a.Value) {
 				return true
@@ -159,7 +159,7 @@ func streamingLocation(pass *lint.Pass, p *lint.Proxy) bool {
 
 func reportCL01(pass *lint.Pass, g *group) {
 	where := ""
-	if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
+	if len(g.proxies) > 1 || g.proxies[0].Block() != g.node.Parent {
 		where = fmt.Sprintf(" (applies to %s: %s)", plural(len(g.proxies), "location"), locList(g.proxies))
 	}
 	target := "the backend"

@@ -92,7 +92,7 @@ func runCL06(pass *lint.Pass) error {
 			if d, ok := msec(rt.first()); !ok || d > time.Minute {
 				continue
 			}
-			if rt.explicit() && (rt.node.Parent == p.Block || rt.node.Parent == p.Location) {
+			if rt.explicit() && (rt.node.Parent == p.Block() || rt.node.Parent == p.Location()) {
 				continue // chosen for this location (the application pings)
 			}
 			upgrade[p] = u
@@ -100,7 +100,7 @@ func runCL06(pass *lint.Pass) error {
 		}
 		for _, g := range groupBy(hit, func(p *lint.Proxy) *parser.Node { return upgrade[p] }) {
 			where := ""
-			if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
+			if len(g.proxies) > 1 || g.proxies[0].Block() != g.node.Parent {
 				where = fmt.Sprintf(" (applies to %s: %s)", plural(len(g.proxies), "location"), locList(g.proxies))
 			}
 			rt := effective(pass, g.proxies[0].Node, "proxy_read_timeout")

@@ -83,11 +83,11 @@ func (f flags) retries() bool { return !f["off"] && len(f) > 0 }
 
 // locLabel names the location of a proxy for messages: "location /api/".
 func locLabel(p *lint.Proxy) string {
-	if p.Location == nil {
+	if p.Location() == nil {
 		return "server"
 	}
 	var parts []string
-	for _, a := range p.Location.Args {
+	for _, a := range p.Location().Args {
 		parts = append(parts, a.Value)
 	}
 	return "location " + strings.Join(parts, " ")

@@ -123,7 +123,7 @@ func reportRT02(pass *lint.Pass, g *group) {
 		what = fmt.Sprintf("%s %s (no \"error\")", g.node.Name, strings.Join(argValues(g.node), " "))
 	}
 	where := ""
-	if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
+	if len(g.proxies) > 1 || g.proxies[0].Block() != g.node.Parent {
 		where = fmt.Sprintf(" applies to %s (%s) and", plural(len(g.proxies), "location"), locList(g.proxies))
 	}
 	msg := fmt.Sprintf("%s%s disables the free retry nginx %s grants when a cached keep-alive connection to %s "+

@@ -130,7 +130,7 @@ func streamsBody(pass *lint.Pass, p *lint.Proxy) bool {
 
 func reportRT03(pass *lint.Pass, g *group) {
 	where := ""
-	if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
+	if len(g.proxies) > 1 || g.proxies[0].Block() != g.node.Parent {
 		where = fmt.Sprintf(" (applies to %s: %s)", plural(len(g.proxies), "location"), locList(g.proxies))
 	}
 	chunked := ""

@@ -202,7 +202,7 @@ func worstBackendRetry(pass *lint.Pass, l *lint.Link) (*lint.Proxy, int) {
 	var best *lint.Proxy
 	bestM := 1
 	for _, p := range l.To.Proxies() {
-		if p.Server != l.Server.Node {
+		if p.Server() != l.Server.Node {
 			continue
 		}
 		if !nextUpstream(effective(pass, p.Node, p.Module.Prefix()+"_next_upstream")).retries() {

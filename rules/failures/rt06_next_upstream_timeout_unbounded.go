@@ -131,7 +131,7 @@ func reportRT06(pass *lint.Pass, g *group) {
 	conn, _ := msec(effective(pass, worst.Node, prefix+"_connect_timeout").first())
 	total := time.Duration(wn) * (conn + read)
 	where := ""
-	if len(g.proxies) > 1 || g.proxies[0].Block != g.node.Parent {
+	if len(g.proxies) > 1 || g.proxies[0].Block() != g.node.Parent {
 		where = fmt.Sprintf(" (applies to %s: %s)", plural(len(g.proxies), "location"), locList(g.proxies))
 	}
 	f := pass.Reportf(g.node,

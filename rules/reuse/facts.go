@@ -157,10 +157,10 @@ func isConstant(v string) bool { return !strings.Contains(v, "$") }
 // location, else the if/limit_except block that holds it.
 func insertAnchor(p *lint.Proxy) *parser.Node {
 	n := p.Node
-	if p.Location == nil {
+	if p.Location() == nil {
 		return n
 	}
-	for n.Parent != nil && n.Parent != p.Location {
+	for n.Parent != nil && n.Parent != p.Location() {
 		n = n.Parent
 	}
 	if n.Parent == nil {
@@ -171,16 +171,16 @@ func insertAnchor(p *lint.Proxy) *parser.Node {
 
 // where names a proxy's place for messages: `location /api/`.
 func where(p *lint.Proxy) string {
-	if p.Location == nil {
+	if p.Location() == nil {
 		return "this location"
 	}
-	return "location " + lint.ArgsText(p.Location)
+	return "location " + lint.ArgsText(p.Location())
 }
 
 // alsoOthers returns " and every other location that inherits it" when
 // level (the block declaring a setting) is not p's own location.
 func alsoOthers(p *lint.Proxy, level *parser.Node) string {
-	if level == nil || level == p.Location {
+	if level == nil || level == p.Location() {
 		return ""
 	}
 	return " and every other location that inherits it"

@@ -125,7 +125,7 @@ func runKA01(pass *lint.Pass) error {
 		for _, node := range order {
 			e := explicit[node]
 			scope := "here"
-			if node.Parent != e.p.Location || len(e.at) > 1 {
+			if node.Parent != e.p.Location() || len(e.at) > 1 {
 				var places []string
 				for i, p := range e.at {
 					if i == 3 {

@@ -154,7 +154,7 @@ func fixPlace(in *lint.Instance, p *lint.Proxy, list headerList) string {
 		}
 	}
 	switch {
-	case lvl == nil || lvl == p.Location:
+	case lvl == nil || lvl == p.Location():
 		return "to " + where(p)
 	case lvl.Name == "location":
 		return "to the proxy_set_header list this location inherits from location " + lint.ArgsText(lvl) +

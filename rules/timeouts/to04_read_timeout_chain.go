@@ -145,7 +145,7 @@ func runTO04(pass *lint.Pass) error {
 		if m == nil {
 			m = map[*parser.Node][]*lint.Proxy{}
 			for _, p := range in.Proxies() {
-				m[p.Server] = append(m[p.Server], p)
+				m[p.Server()] = append(m[p.Server()], p)
 			}
 			byServer[in] = m
 		}
@@ -258,8 +258,8 @@ func reportTO04(pass *lint.Pass, h *chainHit) {
 		backend = fmt.Sprintf("the app tier %q may take up to %s per request (request_timeout)", w.tier.Name, human(w.d))
 	} else {
 		loc := "its server"
-		if w.p.Location != nil {
-			loc = "location " + lint.ArgsText(w.p.Location)
+		if w.p.Location() != nil {
+			loc = "location " + lint.ArgsText(w.p.Location())
 		}
 		at := w.p.Node
 		if w.v.node != nil {
@@ -303,8 +303,8 @@ func reportTO04(pass *lint.Pass, h *chainHit) {
 func proxyLocations(ps []*lint.Proxy) string {
 	var names []string
 	for _, p := range ps {
-		if p.Location != nil {
-			names = append(names, lint.ArgsText(p.Location))
+		if p.Location() != nil {
+			names = append(names, lint.ArgsText(p.Location()))
 		}
 	}
 	switch {

@@ -82,10 +82,10 @@ func runTP07(pass *lint.Pass) error {
 			var frontNode *parser.Node
 			users := 0
 			for _, p := range u.Users {
-				if p.Server == nil || restoresClientAddr(pass, p) {
+				if p.Server() == nil || restoresClientAddr(pass, p) {
 					continue
 				}
-				if why, n := proxyInFront(pass, in, p.Server); why != "" {
+				if why, n := proxyInFront(pass, in, p.Server()); why != "" {
 					users++
 					if front == "" {
 						front, frontNode = why, n
