@@ -316,12 +316,35 @@ type Proxy struct {
 	// Route is every upstream{} block the target can name, and what else
 	// it can reach.
 	Route Route
-	// Addr is the address of an implicit upstream (when Upstream is nil,
-	// Variable is false and AddrErr is nil).
-	Addr    Addr
-	AddrErr error
+	// addr is set for a target that is an address or cannot be read
+	// (see Addr): most name an upstream{} block and have none.
+	addr *proxyAddr
 
 	conn proxyConn // see Pass.Conn
+}
+
+// proxyAddr is the address part of a Proxy whose target has one.
+type proxyAddr struct {
+	addr Addr
+	err  error
+}
+
+// Addr returns the address of an implicit upstream (when Upstream is nil,
+// Variable is false and AddrErr is nil); the zero Addr for others.
+func (p *Proxy) Addr() Addr {
+	if p.addr == nil {
+		return Addr{}
+	}
+	return p.addr.addr
+}
+
+// AddrErr returns why the target's address could not be read, nil when it
+// could or when the target has none.
+func (p *Proxy) AddrErr() error {
+	if p.addr == nil {
+		return nil
+	}
+	return p.addr.err
 }
 
 // Block returns the block that holds the directive (location, if in
@@ -483,14 +506,14 @@ func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 			literal = in.upByNode[t.Upstream]
 		}
 	case t.Err != "":
-		p.AddrErr = errors.New(t.Err)
+		p.addr = &proxyAddr{err: errors.New(t.Err)}
 	case p.Variable:
 	case t.Unix != "":
-		p.Addr = Addr{Unix: t.Unix}
+		p.addr = &proxyAddr{addr: Addr{Unix: t.Unix}}
 	case t.Port == 0 && m != ModuleProxy && p.Scheme == "":
 		// fastcgi_pass host; without a port and without upstream{}:
 		// nginx fails with "no port in upstream".
-		p.AddrErr = fmt.Errorf("no port in upstream %q", t.Host)
+		p.addr = &proxyAddr{err: fmt.Errorf("no port in upstream %q", t.Host)}
 	default:
 		port := t.Port
 		if port == 0 {
@@ -504,7 +527,7 @@ func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 		if host == "*" || host == "0.0.0.0" {
 			host = "*"
 		}
-		p.Addr = Addr{Host: host, Port: port}
+		p.addr = &proxyAddr{addr: Addr{Host: host, Port: port}}
 	}
 	p.Route = routeOf(in, p, literal)
 	if len(p.Route.Upstreams) == 1 && p.Route.Other == "" {

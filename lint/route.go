@@ -106,8 +106,8 @@ func hostTemplate(p *Proxy) string {
 }
 
 func literalAddr(p *Proxy) string {
-	if p.AddrErr == nil && (p.Addr.Host != "" || p.Addr.Unix != "") {
-		return p.Addr.String()
+	if p.AddrErr() == nil && (p.Addr().Host != "" || p.Addr().Unix != "") {
+		return p.Addr().String()
 	}
 	return p.Target
 }

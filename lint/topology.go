@@ -219,12 +219,12 @@ func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 					}
 				}
 			}
-			if !p.Variable && len(p.Route.Upstreams) == 0 && p.AddrErr == nil {
+			if !p.Variable && len(p.Route.Upstreams) == 0 && p.AddrErr() == nil {
 				host := ""
 				if p.Module == ModuleProxy || p.Module == ModuleGRPC {
 					host = proxyHost(p, nil)
 				}
-				add(key{nil, p.Addr, host, ssl}, p, nil)
+				add(key{nil, p.Addr(), host, ssl}, p, nil)
 			}
 		}
 		// Upstreams no location uses still have targets (TP01 and
@@ -428,17 +428,17 @@ func proxyHost(p *Proxy, u *Upstream) string {
 		if u != nil {
 			return u.Name
 		}
-		if p.Addr.IsUnix() {
+		if p.Addr().IsUnix() {
 			return "localhost"
 		}
 		def := 80
 		if p.Scheme == "https" {
 			def = 443
 		}
-		if p.Addr.Port != def {
-			return p.Addr.Host + ":" + strconv.Itoa(p.Addr.Port)
+		if p.Addr().Port != def {
+			return p.Addr().Host + ":" + strconv.Itoa(p.Addr().Port)
 		}
-		return p.Addr.Host
+		return p.Addr().Host
 	case "$host", "$http_host", "$server_name":
 		// The client's Host: known only when the frontend server has one
 		// fixed name.

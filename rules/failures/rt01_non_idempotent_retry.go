@@ -162,5 +162,5 @@ func canRetry(pass *lint.Pass, p *lint.Proxy) bool {
 		_, pooled := pass.PoolOf(p)
 		return pooled
 	}
-	return p.AddrErr == nil && p.Addr.IsHostName()
+	return p.AddrErr() == nil && p.Addr().IsHostName()
 }
