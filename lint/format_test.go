@@ -36,7 +36,7 @@ func goldenResult(t *testing.T) *Result {
 		Run: func(p *Pass) error {
 			for _, in := range p.Instances {
 				for _, px := range in.Proxies() {
-					f := p.Reportf(px.Node, "nginx opens a new connection to %s for every request and closes it after the response", px.Target)
+					f := p.Reportf(px.Node, "nginx opens a new connection to %s for every request and closes it after the response", px.Target())
 					if px.Upstream != nil {
 						f.AddRelated(px.Upstream.Node, "upstream %s has no keepalive", px.Upstream.Name)
 					}

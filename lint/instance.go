@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ngxkeep/ngxkeep/parser"
@@ -209,6 +210,10 @@ type Upstream struct {
 	kaSize  int
 	kaLocal bool
 	lost    *parser.Node
+
+	// only holds this upstream alone: the Route of every Proxy that names
+	// just this block (capacity 1, so appending to it copies).
+	only [1]*Upstream
 }
 
 // Child returns the upstream's first directive called name, or nil.
@@ -295,14 +300,10 @@ type Proxy struct {
 	// Module is the upstream protocol; Variable is true when the target
 	// contains variables: nginx resolves it per request (an upstream{} of
 	// that name if one exists, else the resolver); Route says which blocks
-	// the values can name. (Side by side, the two fill one word.)
+	// the values can name. (With scheme, they fill one word.)
 	Module   Module
 	Variable bool
-	// Target is the argument as nginx uses it (unquoted).
-	Target string
-	// Scheme is "http", "https", "grpc", "grpcs", "uwsgi" or "suwsgi" when
-	// the target has one, else "".
-	Scheme string
+	scheme   uint8 // index in schemeNames (see Scheme)
 	// Host is the host part of the target: an upstream name or an address
 	// host (empty for unix sockets).
 	Host string
@@ -313,14 +314,42 @@ type Proxy struct {
 	// map, geo, split_clients; see Route). Nil for an address (an implicit
 	// upstream) and for targets that can reach several blocks or none.
 	Upstream *Upstream
-	// Route is every upstream{} block the target can name, and what else
-	// it can reach.
-	Route Route
+	// route is Route when it is not just Upstream (see Route).
+	route *Route
 	// addr is set for a target that is an address or cannot be read
 	// (see Addr): most name an upstream{} block and have none.
 	addr *proxyAddr
 
 	conn proxyConn // see Pass.Conn
+}
+
+// schemeNames are the schemes of *_pass targets (parser.Target.Scheme),
+// "" first.
+var schemeNames = [...]string{"", "http", "https", "grpc", "grpcs", "uwsgi", "suwsgi"}
+
+// Target returns the argument as nginx uses it (unquoted).
+func (p *Proxy) Target() string {
+	if len(p.Node.Args) != 1 {
+		return "" // not a valid *_pass (parser.ProxyTarget)
+	}
+	return p.Node.Args[0].Value
+}
+
+// Scheme is "http", "https", "grpc", "grpcs", "uwsgi" or "suwsgi" when the
+// target has one, else "".
+func (p *Proxy) Scheme() string { return schemeNames[p.scheme] }
+
+// Route returns every upstream{} block the target can name, and what else
+// it can reach. Most targets name one block (Upstream): their Route is
+// that block alone, and shares its slice with every such Proxy.
+func (p *Proxy) Route() Route {
+	if p.route != nil {
+		return *p.route
+	}
+	if p.Upstream != nil {
+		return Route{Upstreams: p.Upstream.only[:]}
+	}
+	return Route{}
 }
 
 // proxyAddr is the address part of a Proxy whose target has one.
@@ -418,6 +447,7 @@ func (in *Instance) collect(passes []*parser.Node) {
 			continue
 		}
 		u := &Upstream{Node: n, Name: n.Args[0].Value}
+		u.only[0] = u
 		if k := countNamed(n.Children, "server"); k > 0 {
 			u.Servers = make([]*UpstreamServer, 0, k)
 		}
@@ -457,7 +487,7 @@ func (in *Instance) collect(passes []*parser.Node) {
 		in.proxies = append(in.proxies, p)
 	}
 	for _, p := range in.proxies {
-		for _, u := range p.Route.Upstreams {
+		for _, u := range p.Route().Upstreams {
 			u.Users = append(u.Users, p)
 		}
 	}
@@ -496,7 +526,8 @@ func parseUpstreamServer(n *parser.Node) *UpstreamServer {
 func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 	*p = Proxy{Node: n, Module: m}
 	t := parser.ProxyTarget(n)
-	p.Target, p.Scheme, p.URI = t.Raw, t.Scheme, t.URI
+	p.URI = t.URI
+	p.scheme = uint8(max(0, slices.Index(schemeNames[:], t.Scheme)))
 	p.Host = strings.ToLower(t.Host)
 	p.Variable = t.Kind == parser.TargetVariable
 	var literal *Upstream
@@ -510,7 +541,7 @@ func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 	case p.Variable:
 	case t.Unix != "":
 		p.addr = &proxyAddr{addr: Addr{Unix: t.Unix}}
-	case t.Port == 0 && m != ModuleProxy && p.Scheme == "":
+	case t.Port == 0 && m != ModuleProxy && p.Scheme() == "":
 		// fastcgi_pass host; without a port and without upstream{}:
 		// nginx fails with "no port in upstream".
 		p.addr = &proxyAddr{err: fmt.Errorf("no port in upstream %q", t.Host)}
@@ -518,7 +549,7 @@ func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 		port := t.Port
 		if port == 0 {
 			port = 80
-			switch p.Scheme {
+			switch p.Scheme() {
 			case "https", "grpcs", "suwsgi":
 				port = 443
 			}
@@ -529,9 +560,12 @@ func (in *Instance) initProxy(p *Proxy, n *parser.Node, m Module) {
 		}
 		p.addr = &proxyAddr{addr: Addr{Host: host, Port: port}}
 	}
-	p.Route = routeOf(in, p, literal)
-	if len(p.Route.Upstreams) == 1 && p.Route.Other == "" {
-		p.Upstream = p.Route.Upstreams[0]
+	r := routeOf(in, p, literal)
+	if len(r.Upstreams) == 1 && r.Other == "" {
+		p.Upstream = r.Upstreams[0]
+	}
+	if p.Upstream == nil || r.Via != nil {
+		p.route = &r // not just Upstream (see Route)
 	}
 }
 

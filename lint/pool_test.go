@@ -52,7 +52,7 @@ func TestRouteAndUsers(t *testing.T) {
 	} {
 		p := routes[tc.loc]
 		got := ""
-		for i, n := range names(p.Route.Upstreams) {
+		for i, n := range names(p.Route().Upstreams) {
 			if i > 0 {
 				got += " "
 			}
@@ -62,8 +62,8 @@ func TestRouteAndUsers(t *testing.T) {
 		if p.Upstream != nil {
 			up = p.Upstream.Name
 		}
-		if got != tc.ups || p.Route.Other != tc.other || up != tc.upstream {
-			t.Errorf("%s: route %q other %q upstream %q; want %q, %q, %q", tc.loc, got, p.Route.Other, up, tc.ups, tc.other, tc.upstream)
+		if got != tc.ups || p.Route().Other != tc.other || up != tc.upstream {
+			t.Errorf("%s: route %q other %q upstream %q; want %q, %q, %q", tc.loc, got, p.Route().Other, up, tc.ups, tc.other, tc.upstream)
 		}
 	}
 	users := map[string]int{}

@@ -86,7 +86,7 @@ func containsUpstream(us []*Upstream, u *Upstream) bool {
 // its variables: "$backend" for "http://$backend/api$request_uri", the
 // whole target when a variable holds the scheme too ("$target").
 func hostTemplate(p *Proxy) string {
-	t := p.Target
+	t := p.Target()
 	if len(p.Node.Args) > 0 {
 		t = p.Node.Args[0].Value
 	}
@@ -109,7 +109,7 @@ func literalAddr(p *Proxy) string {
 	if p.AddrErr() == nil && (p.Addr().Host != "" || p.Addr().Unix != "") {
 		return p.Addr().String()
 	}
-	return p.Target
+	return p.Target()
 }
 
 // varValues are the constant strings a template can evaluate to.

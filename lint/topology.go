@@ -204,11 +204,11 @@ func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 			if p.Module == ModuleMemcached {
 				continue
 			}
-			ssl := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
+			ssl := p.Scheme() == "https" || p.Scheme() == "grpcs" || p.Scheme() == "suwsgi"
 			// Every upstream{} block the target can name (Route), so that
 			// the rules that ask where a variable target goes (KA09) and
 			// the links (TP01) agree.
-			for _, u := range p.Route.Upstreams {
+			for _, u := range p.Route().Upstreams {
 				host := ""
 				if p.Module == ModuleProxy || p.Module == ModuleGRPC {
 					host = proxyHost(p, u)
@@ -219,7 +219,7 @@ func buildTopology(ins []*Instance, tiers []*Tier) *Topology {
 					}
 				}
 			}
-			if !p.Variable && len(p.Route.Upstreams) == 0 && p.AddrErr() == nil {
+			if !p.Variable && len(p.Route().Upstreams) == 0 && p.AddrErr() == nil {
 				host := ""
 				if p.Module == ModuleProxy || p.Module == ModuleGRPC {
 					host = proxyHost(p, nil)
@@ -432,7 +432,7 @@ func proxyHost(p *Proxy, u *Upstream) string {
 			return "localhost"
 		}
 		def := 80
-		if p.Scheme == "https" {
+		if p.Scheme() == "https" {
 			def = 443
 		}
 		if p.Addr().Port != def {

@@ -35,7 +35,7 @@ func declared(pass *lint.Pass, u *lint.Upstream) (lint.Pool, bool) {
 // pooled returns the first upstream p can reach that has a cache at the
 // target, with its cache.
 func (fx *facts) pooled(p *lint.Proxy) (*lint.Upstream, lint.Pool, bool) {
-	for _, u := range p.Route.Upstreams {
+	for _, u := range p.Route().Upstreams {
 		if c, ok := declared(fx.pass, u); ok {
 			return u, c, true
 		}

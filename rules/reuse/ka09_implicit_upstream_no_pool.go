@@ -68,7 +68,7 @@ func runKA09(pass *lint.Pass) error {
 			if p.Module != lint.ModuleProxy {
 				continue
 			}
-			r := p.Route
+			r := p.Route()
 			if r.Other == "" {
 				continue
 			}

@@ -72,7 +72,7 @@ func runKA10(pass *lint.Pass) error {
 			}
 			var u *lint.Upstream
 			var c lint.Pool
-			for _, x := range p.Route.Upstreams {
+			for _, x := range p.Route().Upstreams {
 				if xc, ok := declared(pass, x); ok && !xc.Implicit() {
 					u, c = x, xc
 					break

@@ -158,7 +158,7 @@ func (fx *facts) connSignature(p *lint.Proxy, dst []connField) ([]connField, boo
 			return nil, false
 		}
 	}
-	tls := p.Scheme == "https" || p.Scheme == "grpcs" || p.Scheme == "suwsgi"
+	tls := p.Scheme() == "https" || p.Scheme() == "grpcs" || p.Scheme() == "suwsgi"
 	// Sized for the fields below: the signature of every location of
 	// every shared pool is built, and growing it step by step was the
 	// rule's main cost in memory.
@@ -171,7 +171,7 @@ func (fx *facts) connSignature(p *lint.Proxy, dst []connField) ([]connField, boo
 		sig = make([]connField, 0, size)
 	}
 	sig = append(sig, connField{name: "the module", value: p.Node.Name})
-	scheme := p.Scheme
+	scheme := p.Scheme()
 	if scheme == "" {
 		scheme = "(none)"
 	}

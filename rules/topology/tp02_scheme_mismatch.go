@@ -132,7 +132,7 @@ func runTP02(pass *lint.Pass) error {
 						"%s speaks HTTP/1.x to %s, but the listen that accepts it in %s has http2 without ssl, which nginx %s serves as HTTP/2 only: "+
 							"the backend answers with HTTP/2 frames, this nginx logs \"upstream sent no valid HTTP/1.0 header\" and relays those bytes "+
 							"to its clients as an HTTP/0.9 body; remove http2 from that listen (or listen on another port for the proxy)",
-						p.Target, l.Target.String(), l.To.Path, pass.Target)
+						p.Target(), l.Target.String(), l.To.Path, pass.Target)
 					f.AddRelated(l.Listen.Node, "HTTP/2-only listen")
 					continue
 				}
@@ -191,13 +191,13 @@ func reportTP02(pass *lint.Pass, p *lint.Proxy, l *lint.Link) {
 			"%s starts a TLS handshake with %s, but the listen that accepts it in %s has no ssl: the backend answers the ClientHello "+
 				"with a plain-text 400 and closes, the handshake fails (\"wrong version number\") and every request gets 502; "+
 				"use %s:// or add ssl to the backend's listen",
-			p.Target, target, l.To.Path, strings.TrimSuffix(p.Scheme, "s"))
+			p.Target(), target, l.To.Path, strings.TrimSuffix(p.Scheme(), "s"))
 	} else {
 		f = pass.ReportArg(p.Node, 0,
 			"%s sends plain HTTP to %s, but the listen that accepts it in %s expects TLS: the backend answers every request with "+
 				"400 \"The plain HTTP request was sent to HTTPS port\" and closes the connection, and the frontend passes that 400 to its clients; "+
 				"use %ss:// (with proxy_ssl_* as needed) or drop ssl from the backend's listen",
-			p.Target, target, l.To.Path, p.Scheme)
+			p.Target(), target, l.To.Path, p.Scheme())
 	}
 	f.AddRelated(l.Listen.Node, "backend listen")
 }
