@@ -16,7 +16,8 @@ import (
 // The index is created on the first Effective call on a tree that Load or
 // Parse built, and is safe for concurrent use: the table of levels is
 // read-only once built, and each level's answers are appended under the
-// level's lock and published atomically, so lookups take no lock. Nodes of
+// level's lock (one of 64 the levels share) and published atomically, so
+// lookups take no lock. Nodes of
 // other trees are answered by the plain walk (effectiveUncached), which
 // TestEffectiveIndexMatchesWalk compares with the index on every block of
 // the test corpus.
@@ -30,13 +31,19 @@ type effIndex struct {
 	// no level asks them for an inherited value, so they keep only the
 	// values their own directives make (see effective).
 	leaf []bool
+	// locks serialize the writers of a level (lockFor): a mutex per
+	// level would add 8 bytes to each of the tens of thousands of levels,
+	// and writes are rare (a level's entries are added once).
+	locks [64]sync.Mutex
 }
+
+// lockFor returns the lock of level i.
+func (ix *effIndex) lockFor(i int32) *sync.Mutex { return &ix.locks[i%int32(len(ix.locks))] }
 
 // effLevel holds the answers memoized at one level: few (the names rules
 // ask about), so they are found by a linear scan of small chunks.
 type effLevel struct {
-	mu   sync.Mutex // serializes writers; readers use head and n only
-	head atomic.Pointer[effChunk]
+	head atomic.Pointer[effChunk] // writers hold effIndex.lockFor; readers take no lock
 }
 
 // effChunk is a run of entries; a full chunk is never written again and
@@ -166,10 +173,10 @@ func (l *effLevel) find(name string, spec *Spec) (effEntry, bool) {
 
 // add records e unless an entry for the same spec (or, for an own entry,
 // the same name) exists, and returns the entry in the memo: the first one
-// recorded wins.
-func (l *effLevel) add(e effEntry) effEntry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// recorded wins. mu is the level's lock (effIndex.lockFor).
+func (l *effLevel) add(mu *sync.Mutex, e effEntry) effEntry {
+	mu.Lock()
+	defer mu.Unlock()
 	if e.own {
 		if old, ok := l.find(e.spec.Name, nil); ok {
 			return old
@@ -305,7 +312,7 @@ func (ix *effIndex) newEntry(level *Node, i int32, name string, spec *Spec) effE
 	// the cost of a scan of the leaf's few children. Most levels are
 	// leaves, and they would otherwise hold one entry per name asked.
 	if !ix.leaf[i] || (e.val != nil && e.val.nodes[0].Parent == level) {
-		e = l.add(e)
+		e = l.add(ix.lockFor(i), e)
 	}
 	return e
 }
@@ -328,7 +335,7 @@ func (ix *effIndex) lookup(m *Node, spec *Spec, name string) *effVal {
 	// for Effective at this level, so that asking there later adds
 	// nothing.
 	own := effectiveSpec(name, m) == spec
-	return l.add(effEntry{spec: spec, val: ix.compute(m, spec, name), own: own}).val
+	return l.add(ix.lockFor(i), effEntry{spec: spec, val: ix.compute(m, spec, name), own: own}).val
 }
 
 // compute finds the value at level m, which the memo does not have yet.
