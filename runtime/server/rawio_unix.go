@@ -1,28 +1,23 @@
-//go:build unix
+//go:build unix && !linux
 
 package server
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
-// sysRead and sysWrite are read(2) and write(2) on a non-blocking socket
-// without the runtime's entersyscall/exitsyscall: such a call never
-// blocks (it returns EAGAIN instead), so the scheduler has nothing to hand
-// over while it runs, and syscall.Read/Write would only add that cost to
-// every request. EINTR is retried here.
+// sysRead and sysWrite go through syscall.Read and syscall.Write outside
+// Linux: some systems (OpenBSD) allow system calls only through libc, so
+// the raw calls of rawio_linux.go are not used there. EINTR is retried.
 func sysRead(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		if e != syscall.EINTR {
-			if e != 0 {
-				return 0, e
-			}
-			return int(n), 0
+		n, err := syscall.Read(fd, p)
+		if err == nil {
+			return n, 0
+		}
+		if err != syscall.EINTR {
+			return 0, errnoOf(err)
 		}
 	}
 }
@@ -32,12 +27,19 @@ func sysWrite(fd int, p []byte) (int, syscall.Errno) {
 		return 0, 0
 	}
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		if e != syscall.EINTR {
-			if e != 0 {
-				return 0, e
-			}
-			return int(n), 0
+		n, err := syscall.Write(fd, p)
+		if err == nil {
+			return n, 0
+		}
+		if err != syscall.EINTR {
+			return 0, errnoOf(err)
 		}
 	}
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EIO
 }
