@@ -9,7 +9,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ngxkeep/ngxkeep/runtime/config"
@@ -169,7 +168,7 @@ func (s *Instance) openListeners(ic *instanceConf) ([]*listener, error) {
 		}
 		backlog := ic.sockets[key]
 		if rc, err := tl.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+			setBacklog(rc, backlog)
 		}
 		st := s.stats[key]
 		if st == nil {
