@@ -117,8 +117,8 @@ func hasProxy(inst *config.Instance) bool {
 
 // Upstreams returns the upstream counters (connections opened, reused,
 // closed by reason, per upstream and peer) of the instance's current
-// configuration, or nil when it proxies nothing. Serve them with
-// upstream.AdminHandler.
+// configuration, or nil when it proxies nothing. Write them with
+// upstream.WriteMetrics or upstream.WriteSnapshotJSON.
 func (s *Instance) Upstreams() *upstream.Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()

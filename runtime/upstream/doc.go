@@ -23,6 +23,6 @@
 // slots (Worker.SetSlots).
 //
 // Every upstream connection ends with a CloseReason; counters per upstream
-// and peer are kept in Stats, emitted as log/slog events, and served by
-// AdminHandler as Prometheus text and JSON.
+// and peer are kept in Stats, emitted as log/slog events, and written by
+// WriteMetrics (Prometheus text) and WriteSnapshotJSON.
 package upstream
