@@ -48,7 +48,7 @@ func checkstyleWithEncodingXML(w io.Writer, r *Result) error {
 			sev = "warning"
 		}
 		f := file(e.File)
-		f.Errors = append(f.Errors, cerr{Line: e.Pos.Line, Column: e.Pos.Col, Severity: sev,
+		f.Errors = append(f.Errors, cerr{Line: int(e.Pos.Line), Column: int(e.Pos.Col), Severity: sev,
 			Message: e.Message, Source: "ngxkeep." + ConfigErrorRule.ID})
 	}
 	for _, fd := range r.Findings {
@@ -57,7 +57,7 @@ func checkstyleWithEncodingXML(w io.Writer, r *Result) error {
 		if len(fd.Chain) > 0 {
 			msg += " (included from " + chainText(fd.Chain) + ")"
 		}
-		f.Errors = append(f.Errors, cerr{Line: fd.Pos.Line, Column: fd.Pos.Col, Severity: fd.Severity.String(),
+		f.Errors = append(f.Errors, cerr{Line: int(fd.Pos.Line), Column: int(fd.Pos.Col), Severity: fd.Severity.String(),
 			Message: msg, Source: "ngxkeep." + fd.Rule})
 	}
 	io.WriteString(w, xml.Header)

@@ -136,12 +136,17 @@ func (e *ConfigError) Errors() []Error {
 		}
 		if d.Subject != nil {
 			er.File = d.Subject.Filename
-			er.Pos = parser.Pos{Offset: d.Subject.Start.Byte, Line: d.Subject.Start.Line, Col: d.Subject.Start.Column}
-			er.End = parser.Pos{Offset: d.Subject.End.Byte, Line: d.Subject.End.Line, Col: d.Subject.End.Column}
+			er.Pos, er.End = hclPos(d.Subject.Start), hclPos(d.Subject.End)
 		}
 		out = append(out, er)
 	}
 	return out
+}
+
+// hclPos converts a position in a config file. It cannot wrap: ParseConfig
+// refuses a source larger than parser.MaxFileSize.
+func hclPos(p hcl.Pos) parser.Pos {
+	return parser.Pos{Offset: int32(p.Byte), Line: int32(p.Line), Col: int32(p.Column)}
 }
 
 type fileSchema struct {
@@ -176,6 +181,13 @@ type tierBody struct {
 // rule blocks, disable lists and options are checked against them (rule IDs
 // or names; unknown ones get a did-you-mean).
 func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, error) {
+	if len(src) > parser.MaxFileSize {
+		// The limit of nginx configuration files, which keeps positions exact (see parser.Pos).
+		start := hcl.Pos{Line: 1, Column: 1}
+		return nil, &ConfigError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Config file too large",
+			Detail:  fmt.Sprintf("file is larger than %d MiB, ngxkeep's limit", parser.MaxFileSize>>20),
+			Subject: &hcl.Range{Filename: filename, Start: start, End: start}}}}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	files := map[string]*hcl.File{filename: f}
 	fail := func(d hcl.Diagnostics) error { return &ConfigError{Diags: d, Files: files} }
@@ -355,7 +367,7 @@ func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, e
 			continue
 		}
 		names[tb.Name] = true
-		t := &Tier{Name: tb.Name, File: filename, Pos: parser.Pos{Offset: r.Start.Byte, Line: r.Start.Line, Col: r.Start.Column}}
+		t := &Tier{Name: tb.Name, File: filename, Pos: hclPos(r.Start)}
 		front, fok := stringList(tb.InFrontOf, &ds)
 		addrs, aok := stringList(tb.Address, &ds)
 		if !fok || !aok {

@@ -114,6 +114,21 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 }
 
+// TestParseConfigTooLarge: a config file over parser.MaxFileSize is refused
+// at 1:1 (its positions would not fit a parser.Pos).
+func TestParseConfigTooLarge(t *testing.T) {
+	src := []byte(strings.Repeat("\n", parser.MaxFileSize+1))
+	_, err := ParseConfig(src, "c.hcl", nil)
+	var ce *ConfigError
+	const want = "c.hcl:1:1: Config file too large: file is larger than 64 MiB, ngxkeep's limit"
+	if !errors.As(err, &ce) || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	if es := ce.Errors(); len(es) != 1 || es[0].Pos != (parser.Pos{Line: 1, Col: 1}) {
+		t.Errorf("Errors() = %+v, want one at 1:1", es)
+	}
+}
+
 func TestParseTimeOptionKinds(t *testing.T) {
 	for _, tc := range []struct {
 		k   OptionKind

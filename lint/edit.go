@@ -16,7 +16,7 @@ import (
 // a space.
 func InsertBefore(n *parser.Node, text string) Edit {
 	src := n.Directive.File.Src
-	off := n.Pos.Offset
+	off := int(n.Pos.Offset)
 	start := lineStart(src, off)
 	indent := src[start:off]
 	if isBlank(indent) {
@@ -31,9 +31,9 @@ func InsertBefore(n *parser.Node, text string) Edit {
 // n, preceded by a space.
 func InsertAfter(n *parser.Node, text string) Edit {
 	src := n.Directive.File.Src
-	end := n.End.Offset
-	start := lineStart(src, n.Pos.Offset)
-	indent := src[start:n.Pos.Offset]
+	pos, end := int(n.Pos.Offset), int(n.End.Offset)
+	start := lineStart(src, pos)
+	indent := src[start:pos]
 	eol := lineEnd(src, end)
 	rest := bytes.TrimSpace(src[end:eol])
 	if isBlank(indent) && (len(rest) == 0 || rest[0] == '#') {
@@ -51,30 +51,30 @@ func InsertAfter(n *parser.Node, text string) Edit {
 // quote it yourself if needed).
 func ReplaceArg(n *parser.Node, i int, text string) Edit {
 	a := n.Args[i]
-	return Edit{Start: a.Pos.Offset, End: a.End.Offset, New: text, src: n.Directive.File}
+	return Edit{Start: int(a.Pos.Offset), End: int(a.End.Offset), New: text, src: n.Directive.File}
 }
 
 // ReplaceDirective returns an edit that replaces the whole directive n
 // (name to ';' or '}') with text.
 func ReplaceDirective(n *parser.Node, text string) Edit {
-	return Edit{Start: n.Pos.Offset, End: n.End.Offset, New: text, src: n.Directive.File}
+	return Edit{Start: int(n.Pos.Offset), End: int(n.End.Offset), New: text, src: n.Directive.File}
 }
 
 // Delete returns an edit that removes directive n; when n is alone on its
 // line, the whole line goes, with the comment that trails it.
 func Delete(n *parser.Node) Edit {
 	src := n.Directive.File.Src
-	start := lineStart(src, n.Pos.Offset)
-	end := n.End.Offset
+	pos, end := int(n.Pos.Offset), int(n.End.Offset)
+	start := lineStart(src, pos)
 	eol := lineEnd(src, end)
 	rest := bytes.TrimSpace(src[end:eol])
-	if isBlank(src[start:n.Pos.Offset]) && (len(rest) == 0 || rest[0] == '#') {
+	if isBlank(src[start:pos]) && (len(rest) == 0 || rest[0] == '#') {
 		if eol < len(src) {
 			eol++ // the '\n'
 		}
 		return Edit{Start: start, End: eol, src: n.Directive.File}
 	}
-	return Edit{Start: n.Pos.Offset, End: end, src: n.Directive.File}
+	return Edit{Start: pos, End: end, src: n.Directive.File}
 }
 
 func lineStart(src []byte, off int) int {

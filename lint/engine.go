@@ -318,7 +318,7 @@ type compareKey struct {
 	rule string
 	node *parser.Node
 	file string
-	pos  int
+	pos  int32 // parser.Pos.Offset
 }
 
 func keyOf(f *Finding) compareKey {

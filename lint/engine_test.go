@@ -37,7 +37,7 @@ type got struct {
 func summarize(fs []*Finding) []got {
 	var out []got
 	for _, f := range fs {
-		out = append(out, got{f.Rule, f.Pos.Line, f.Pos.Col})
+		out = append(out, got{f.Rule, int(f.Pos.Line), int(f.Pos.Col)})
 	}
 	return out
 }
@@ -143,7 +143,7 @@ func TestSuppressions(t *testing.T) {
 	}
 	var gs []g
 	for _, f := range r.Findings {
-		gs = append(gs, g{f.Rule, f.Pos.Line, f.Message})
+		gs = append(gs, g{f.Rule, int(f.Pos.Line), f.Message})
 	}
 	want := []g{
 		{"ZZ02", 8, "ZZ02 reports nothing in this block: remove the suppression"},

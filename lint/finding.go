@@ -138,7 +138,7 @@ func chainLinks(inst *Instance, chain []*parser.Directive) []parser.Link {
 	}
 	links := make([]parser.Link, len(chain))
 	for i, d := range chain {
-		links[i] = parser.Link{File: displayName(inst, d.File), Line: d.Pos.Line, Col: d.Pos.Col}
+		links[i] = parser.Link{File: displayName(inst, d.File), Line: int(d.Pos.Line), Col: int(d.Pos.Col)}
 	}
 	return links
 }

@@ -22,7 +22,7 @@ func WriteGitHub(w io.Writer, r *Result) error {
 		if e.Severity == SeverityWarning {
 			level = "warning"
 		}
-		ghLine(&b, level, e.File, e.Pos.Line, e.Pos.Col, e.End.Line, e.End.Col,
+		ghLine(&b, level, e.File, e.Pos, e.End,
 			ConfigErrorRule.ID+" "+ConfigErrorRule.Name, e.Message)
 	}
 	for _, f := range r.Findings {
@@ -40,13 +40,14 @@ func WriteGitHub(w io.Writer, r *Result) error {
 		if len(f.Chain) > 0 {
 			msg += "\nincluded from " + chainText(f.Chain)
 		}
-		ghLine(&b, level, f.File, f.Pos.Line, f.Pos.Col, f.End.Line, f.End.Col, f.Rule+" "+f.Name, msg)
+		ghLine(&b, level, f.File, f.Pos, f.End, f.Rule+" "+f.Name, msg)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func ghLine(b *strings.Builder, level, file string, line, col, endLine, endCol int, title, msg string) {
+func ghLine(b *strings.Builder, level, file string, pos, end parser.Pos, title, msg string) {
+	line, col, endLine, endCol := pos.Line, pos.Col, end.Line, end.Col
 	fmt.Fprintf(b, "::%s file=%s", level, ghProp(file))
 	if line > 0 {
 		fmt.Fprintf(b, ",line=%d", line)
@@ -115,7 +116,7 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 			sev = "warning"
 		}
 		f := file(e.File)
-		f.errors = append(f.errors, cerr{line: e.Pos.Line, column: e.Pos.Col, severity: sev,
+		f.errors = append(f.errors, cerr{line: int(e.Pos.Line), column: int(e.Pos.Col), severity: sev,
 			message: e.Message, source: "ngxkeep." + ConfigErrorRule.ID})
 	}
 	for _, fd := range r.Findings {
@@ -124,7 +125,7 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 		if len(fd.Chain) > 0 {
 			msg += " (included from " + chainText(fd.Chain) + ")"
 		}
-		f.errors = append(f.errors, cerr{line: fd.Pos.Line, column: fd.Pos.Col, severity: fd.Severity.String(),
+		f.errors = append(f.errors, cerr{line: int(fd.Pos.Line), column: int(fd.Pos.Col), severity: fd.Severity.String(),
 			message: msg, source: "ngxkeep." + fd.Rule})
 	}
 	b := bufio.NewWriter(w)

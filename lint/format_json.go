@@ -90,13 +90,13 @@ func WriteJSON(w io.Writer, r *Result) error {
 	jw.array("findings", len(r.Findings), func(i int) any {
 		f := r.Findings[i]
 		jf := jsonFinding{Rule: f.Rule, Name: f.Name, Severity: f.Severity.String(), File: f.File,
-			Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col,
+			Line: int(f.Pos.Line), Column: int(f.Pos.Col), EndLine: int(f.End.Line), EndColumn: int(f.End.Col),
 			Message: f.Message, IncludeChain: []jsonLink{}, Related: []jsonRelated{}}
 		for _, l := range f.Chain {
 			jf.IncludeChain = append(jf.IncludeChain, jsonLink{l.File, l.Line, l.Col})
 		}
 		for _, rel := range f.Related {
-			jf.Related = append(jf.Related, jsonRelated{rel.File, rel.Pos.Line, rel.Pos.Col, rel.Message})
+			jf.Related = append(jf.Related, jsonRelated{rel.File, int(rel.Pos.Line), int(rel.Pos.Col), rel.Message})
 		}
 		if f.Fix != nil {
 			jf.Fix = &jsonFix{Message: f.Fix.Message, Edits: []jsonEdit{}}
@@ -108,7 +108,7 @@ func WriteJSON(w io.Writer, r *Result) error {
 	})
 	jw.array("errors", len(r.Errors), func(i int) any {
 		e := &r.Errors[i]
-		je := jsonError{File: e.File, Line: e.Pos.Line, Column: e.Pos.Col, Severity: e.Severity.String(),
+		je := jsonError{File: e.File, Line: int(e.Pos.Line), Column: int(e.Pos.Col), Severity: e.Severity.String(),
 			Message: e.Message, IncludeChain: []jsonLink{}}
 		for _, l := range e.Chain {
 			je.IncludeChain = append(je.IncludeChain, jsonLink{l.File, l.Line, l.Col})

@@ -172,9 +172,9 @@ func WriteSARIF(w io.Writer, r *Result, o SARIFOptions) error {
 		p := sarifPhysical{ArtifactLocation: artifact(file, o.SrcRoot != "")}
 		if pos.IsValid() {
 			src := r.Source(file)
-			reg := &sarifRegion{StartLine: pos.Line, StartColumn: charCol(src, pos)}
+			reg := &sarifRegion{StartLine: int(pos.Line), StartColumn: charCol(src, pos)}
 			if end.IsValid() && (end.Line > pos.Line || end.Col > pos.Col) {
-				reg.EndLine, reg.EndColumn = end.Line, charCol(src, end)
+				reg.EndLine, reg.EndColumn = int(end.Line), charCol(src, end)
 			}
 			p.Region = reg
 		}
@@ -214,7 +214,7 @@ func WriteSARIF(w io.Writer, r *Result, o SARIFOptions) error {
 			i := id
 			id++
 			res.RelatedLocations = append(res.RelatedLocations, sarifLocation{ID: &i,
-				PhysicalLocation: loc(l.File, parser.Pos{Line: l.Line, Col: l.Col}, parser.Pos{}),
+				PhysicalLocation: loc(l.File, parser.Pos{Line: int32(l.Line), Col: int32(l.Col)}, parser.Pos{}), // a Link is made from a Pos: no wrap
 				Message:          &sarifText{Text: "included from here"}})
 		}
 		if f.Fix != nil {
@@ -279,11 +279,12 @@ func artifact(file string, base bool) sarifArtifactLoc {
 
 // charCol converts a byte column to a 1-based code point column.
 func charCol(src *parser.File, p parser.Pos) int {
-	if src == nil || p.Offset > len(src.Src) || p.Offset < 0 {
-		return p.Col
+	off := int(p.Offset)
+	if src == nil || off > len(src.Src) || off < 0 {
+		return int(p.Col)
 	}
-	ls := lineStart(src.Src, p.Offset)
-	return utf8.RuneCount(src.Src[ls:p.Offset]) + 1
+	ls := lineStart(src.Src, off)
+	return utf8.RuneCount(src.Src[ls:off]) + 1
 }
 
 // RuleHelp is a rule's full help text: its doc, version range, options and

@@ -194,16 +194,17 @@ func (t *textWriter) chain(c []parser.Link) {
 // (to the end of the line when the range spans lines).
 func (t *textWriter) excerpt(file string, pos, end parser.Pos, sev Severity) {
 	src := t.r.Source(file)
-	if src == nil || !pos.IsValid() || pos.Offset > len(src.Src) {
+	off, endOff := int(pos.Offset), int(end.Offset)
+	if src == nil || !pos.IsValid() || off > len(src.Src) {
 		return
 	}
-	ls := lineStart(src.Src, pos.Offset)
-	le := lineEnd(src.Src, pos.Offset)
+	ls := lineStart(src.Src, off)
+	le := lineEnd(src.Src, off)
 	line := strings.TrimRight(string(src.Src[ls:le]), "\r")
-	startCol := pos.Offset - ls
+	startCol := off - ls
 	endCol := len(line)
-	if end.IsValid() && end.Offset >= pos.Offset && end.Offset-ls <= len(line) {
-		endCol = end.Offset - ls
+	if end.IsValid() && endOff >= off && endOff-ls <= len(line) {
+		endCol = endOff - ls
 	}
 	if startCol > len(line) {
 		startCol = len(line)

@@ -132,7 +132,7 @@ func (s *suppressions) collectFile(in *Instance, f *parser.File, all []*Analyzer
 	owner := map[*parser.Comment]*parser.Directive{}
 	// closers holds the directives that end on each line, for comments
 	// after a block's closing "}" ("location / { ... } # ngxkeep:ignore").
-	closers := map[int][]*parser.Directive{}
+	closers := map[int32][]*parser.Directive{}
 	var visit func(ds []*parser.Directive)
 	visit = func(ds []*parser.Directive) {
 		for _, d := range ds {

@@ -1,10 +1,13 @@
 package parser
 
 // Pos is a position in a source file. The zero Pos is "no position".
+// Its fields are int32 to keep the tree small (a Pos is 12 bytes and the
+// tree holds several per directive): no file larger than MaxFileSize, far
+// below 2 GiB, is parsed, so every position fits.
 type Pos struct {
-	Offset int // byte offset from the start of the file, 0-based
-	Line   int // 1-based line
-	Col    int // 1-based column, counted in bytes
+	Offset int32 // byte offset from the start of the file, 0-based
+	Line   int32 // 1-based line
+	Col    int32 // 1-based column, counted in bytes
 }
 
 // IsValid reports whether p is a real position.
@@ -69,7 +72,8 @@ type Directive struct {
 
 // NameEnd returns the position just after the directive name.
 func (d *Directive) NameEnd() Pos {
-	return Pos{Offset: d.Pos.Offset + len(d.Name), Line: d.Pos.Line, Col: d.Pos.Col + len(d.Name)}
+	n := int32(len(d.Name)) // the name lies in its file, so this fits (MaxFileSize)
+	return Pos{Offset: d.Pos.Offset + n, Line: d.Pos.Line, Col: d.Pos.Col + n}
 }
 
 // Block is the body of a block directive.

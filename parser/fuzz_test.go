@@ -37,10 +37,10 @@ func lineCol(src []byte, offset int) (line, col int) {
 
 func checkPos(t *testing.T, src []byte, what string, p Pos) {
 	t.Helper()
-	if p.Offset < 0 || p.Offset > len(src) {
+	if p.Offset < 0 || int(p.Offset) > len(src) {
 		t.Fatalf("%s offset %d outside the input (%d bytes)", what, p.Offset, len(src))
 	}
-	if line, col := lineCol(src, p.Offset); line != p.Line || col != p.Col {
+	if line, col := lineCol(src, int(p.Offset)); line != int(p.Line) || col != int(p.Col) {
 		t.Fatalf("%s at offset %d says %d:%d, want %d:%d", what, p.Offset, p.Line, p.Col, line, col)
 	}
 }

@@ -46,7 +46,7 @@ func checkSane(t *testing.T, cfg *Config) {
 		sizes[f.Name] = len(f.Src)
 	}
 	for _, d := range cfg.Diagnostics {
-		if n, ok := sizes[d.File]; ok && (d.Pos.Offset < 0 || d.Pos.Offset > n || d.Pos.Line < 1 || d.Pos.Col < 1) {
+		if n, ok := sizes[d.File]; ok && (d.Pos.Offset < 0 || int(d.Pos.Offset) > n || d.Pos.Line < 1 || d.Pos.Col < 1) {
 			t.Fatalf("diagnostic %q at %+v outside %s (%d bytes)", d.Message, d.Pos, d.File, n)
 		}
 	}
@@ -241,6 +241,31 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// TestHostileLargeSource checks the positions at the far end of the largest
+// source read (they are int32, see Pos) and that Parse, which is given its
+// bytes rather than reading a file, refuses a larger one as Load does.
+func TestHostileLargeSource(t *testing.T) {
+	// Lines of 64 bytes (a million of them) and the directive on the last.
+	tail := "events {}\n"
+	src := bytes.Repeat([]byte("\n"+strings.Repeat(" ", 63)), MaxFileSize/64)
+	copy(src[MaxFileSize-len(tail):], tail)
+	cfg := Parse("big.conf", src, Options{FS: fstest.MapFS{}})
+	off := MaxFileSize - len(tail)
+	line := MaxFileSize/64 + 1
+	want := Pos{Offset: int32(off), Line: int32(line), Col: int32(64 - len(tail))}
+	if len(cfg.Diagnostics) > 0 || len(cfg.Main.Directives) != 1 || cfg.Main.Directives[0].Pos != want {
+		t.Fatalf("%d bytes: %q, directives %d, want events at %+v", len(src), diagLines(cfg.Diagnostics), len(cfg.Main.Directives), want)
+	}
+	if got, wantEnd := cfg.Main.Directives[0].End, (Pos{Offset: int32(MaxFileSize - 1), Line: int32(line), Col: 63}); got != wantEnd {
+		t.Errorf("events ends at %+v, want %+v", got, wantEnd)
+	}
+
+	cfg = Parse("big.conf", append(src, '\n'), Options{FS: fstest.MapFS{}})
+	if got, want := diagLines(cfg.Diagnostics), []string{"big.conf:1:1: file is larger than 64 MiB, ngxkeep's limit"}; strings.Join(got, "\n") != strings.Join(want, "\n") || len(cfg.Main.Directives) != 0 {
+		t.Errorf("%d bytes: %q, %d directives; want %q", len(src)+1, got, len(cfg.Main.Directives), want)
+	}
+}
+
 func TestHostileDeepNesting(t *testing.T) {
 	const n = 10000
 	src := "events {}\nhttp { server {\n" + strings.Repeat("location / {\n", n) + strings.Repeat("}\n", n) + "}}\n"
@@ -340,7 +365,7 @@ func TestHostileBytes(t *testing.T) {
 	cfg = Parse("cr.conf", []byte(cr), Options{FS: fstest.MapFS{}})
 	checkSane(t, cfg)
 	listen := cfg.Tree().First("http").First("server").First("listen")
-	if len(cfg.Diagnostics) > 0 || listen == nil || listen.Pos.Line != 1 || listen.Pos.Col != strings.Index(cr, "listen")+1 {
+	if len(cfg.Diagnostics) > 0 || listen == nil || listen.Pos.Line != 1 || int(listen.Pos.Col) != strings.Index(cr, "listen")+1 {
 		t.Errorf("CR-only: %q, listen %+v", diagLines(cfg.Diagnostics), listen)
 	}
 }

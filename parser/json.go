@@ -128,7 +128,7 @@ func WriteCrossplane(w io.Writer, configs ...*Config) error {
 			j.raw(`{"file":`)
 			j.str(f.Path)
 			j.raw(`,"line":`)
-			j.int(d.Pos.Line)
+			j.int(int(d.Pos.Line))
 			j.raw(`,"error":`)
 			j.str(d.Message)
 			j.raw(`}`)
@@ -149,7 +149,7 @@ func WriteCrossplane(w io.Writer, configs ...*Config) error {
 		for k, d := range byFile[f] {
 			j.comma(k)
 			j.raw(`{"line":`)
-			j.int(d.Pos.Line)
+			j.int(int(d.Pos.Line))
 			j.raw(`,"error":`)
 			j.str(d.Message)
 			j.raw(`}`)
@@ -249,11 +249,11 @@ func (j *jsonWriter) str(s string) {
 
 func (j *jsonWriter) pos(p Pos) {
 	j.raw(`{"line":`)
-	j.int(p.Line)
+	j.int(int(p.Line))
 	j.raw(`,"col":`)
-	j.int(p.Col)
+	j.int(int(p.Col))
 	j.raw(`,"offset":`)
-	j.int(p.Offset)
+	j.int(int(p.Offset))
 	j.raw(`}`)
 }
 
@@ -325,7 +325,7 @@ func (j *jsonWriter) crossplane(ds []*Directive, index map[*File]int) {
 		j.raw(`{"directive":`)
 		j.str(d.Name)
 		j.raw(`,"line":`)
-		j.int(d.Pos.Line)
+		j.int(int(d.Pos.Line))
 		j.raw(`,"args":[`)
 		for k, a := range d.Args {
 			j.comma(k)

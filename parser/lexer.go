@@ -83,7 +83,14 @@ func newLexer(f *File, text string, diag func(Pos, string)) *lexer {
 }
 
 func (lx *lexer) pos(off int) Pos {
-	return Pos{Offset: off, Line: lx.line, Col: off - lx.lineStart + 1}
+	return makePos(off, lx.line, lx.lineStart)
+}
+
+// makePos returns the Pos of byte off on line line, which starts at offset
+// lineStart. The conversions cannot wrap: parseFile refuses a source larger
+// than MaxFileSize, and offsets, lines and columns are at most its length.
+func makePos(off, line, lineStart int) Pos {
+	return Pos{Offset: int32(off), Line: int32(line), Col: int32(off - lineStart + 1)}
 }
 
 // newline records that src[i] is a line feed.
@@ -191,7 +198,7 @@ func (lx *lexer) comment() {
 	lx.checkLong(start, end, 0)
 	text := lx.text[start:end]
 	text = strings.TrimSuffix(text, "\r")
-	c := &Comment{Text: text, Pos: pos, End: Pos{Offset: start + len(text), Line: pos.Line, Col: pos.Col + len(text)}}
+	c := &Comment{Text: text, Pos: pos, End: lx.pos(start + len(text))}
 	lx.comments = append(lx.comments, c)
 	if lx.trail != nil && lx.trail.Trailing == nil && onlyBlanks(lx.src[lx.trailOff:start]) {
 		lx.trail.Trailing = c
@@ -321,7 +328,7 @@ func (lx *lexer) checkLong(start, end int, q byte) bool {
 	}
 	// nginx reports the line where the token started.
 	line, lineStart := lx.lineOf(start)
-	pos := Pos{Offset: start, Line: line, Col: start - lineStart + 1}
+	pos := makePos(start, line, lineStart)
 	if q != 0 && lx.quotePending(start, q) {
 		lx.diag(pos, `too long parameter, probably missing terminating "`+string(q)+`" character`)
 		return true
@@ -374,7 +381,7 @@ func (lx *lexer) push(start, end int, pos Pos, vstart, vend int, q byte, escaped
 	if escaped {
 		value = unescape(value)
 	}
-	endPos := Pos{Offset: end, Line: lx.line, Col: end - lx.lineStart + 1}
+	endPos := lx.pos(end)
 	lx.args = append(lx.args, Arg{Raw: lx.text[start:end], Value: value, Quote: q, Pos: pos, End: endPos})
 }
 

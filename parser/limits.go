@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"syscall"
 )
@@ -19,7 +20,9 @@ import (
 const (
 	// MaxFileSize is the largest configuration file read (main file,
 	// include or standard input): 64 MiB. Larger files, and endless
-	// ones such as /dev/zero, are an error without being read whole.
+	// ones such as /dev/zero, are an error without being read whole; a
+	// larger source given to Parse is not parsed. It keeps every Pos
+	// (int32 fields) exact.
 	MaxFileSize = 64 << 20
 	// MaxWords bounds the words (directive names and arguments) read in
 	// one load, across all files: about 100 bytes of memory each. The
@@ -37,6 +40,10 @@ const (
 	// were left out.
 	MaxDiagnostics = 1000
 )
+
+// Pos holds offsets, lines and columns as int32, exact only for files
+// shorter than 2 GiB; this fails to compile if MaxFileSize grows past that.
+var _ [math.MaxInt32 - MaxFileSize]struct{}
 
 // MaxNesting is the deepest block nesting read, counted across includes;
 // deeper blocks are an error and their contents are skipped.

@@ -183,7 +183,7 @@ type pendingDiag struct {
 }
 
 func (l *loader) report(d Diagnostic, file *File, chain []*Directive) {
-	l.reportOrdered(d, file, chain, d.Pos.Offset)
+	l.reportOrdered(d, file, chain, int(d.Pos.Offset))
 }
 
 func (l *loader) reportOrdered(d Diagnostic, file *File, chain []*Directive, offset int) {
@@ -218,7 +218,7 @@ func (l *loader) finish() {
 					break
 				}
 			}
-			key = append(key, inc.Pos.Offset, rank)
+			key = append(key, int(inc.Pos.Offset), rank)
 		}
 		d.key = append(key, d.offset)
 	}
@@ -369,7 +369,7 @@ func tokenEnd(d *Directive, pos Pos) Pos {
 		return after(pos) // "{" or another single byte
 	}
 	src := d.File.Src
-	i := pos.Offset
+	i := int(pos.Offset)
 	if i < len(src) && (src[i] == '"' || src[i] == '\'') {
 		q := src[i]
 		for i++; i < len(src) && src[i] != q; i++ {
@@ -390,7 +390,7 @@ func tokenEnd(d *Directive, pos Pos) Pos {
 	if bytes.IndexByte(src[pos.Offset:i], '\n') >= 0 {
 		return pos // a name over several lines: keep the start only
 	}
-	return Pos{Offset: i, Line: pos.Line, Col: pos.Col + i - pos.Offset}
+	return Pos{Offset: int32(i), Line: pos.Line, Col: pos.Col + int32(i) - pos.Offset} // i <= len(src)
 }
 
 // links converts an include chain to Links.
@@ -400,7 +400,7 @@ func links(chain []*Directive) []Link {
 	}
 	out := make([]Link, len(chain))
 	for i, d := range chain {
-		out[i] = Link{File: d.File.Name, Line: d.Pos.Line, Col: d.Pos.Col}
+		out[i] = Link{File: d.File.Name, Line: int(d.Pos.Line), Col: int(d.Pos.Col)}
 	}
 	return out
 }

@@ -178,7 +178,7 @@ func hasMessage(diags []Diagnostic, msg string) bool {
 func formatDiags(diags []Diagnostic) string {
 	var b strings.Builder
 	for _, d := range diags {
-		b.WriteString("  " + d.File + ":" + strconv.Itoa(d.Pos.Line) + ":" + strconv.Itoa(d.Pos.Col) + ": " + d.Message + "\n")
+		b.WriteString("  " + d.File + ":" + strconv.Itoa(int(d.Pos.Line)) + ":" + strconv.Itoa(int(d.Pos.Col)) + ": " + d.Message + "\n")
 	}
 	return b.String()
 }

@@ -43,6 +43,14 @@ type arena struct {
 	words []Arg
 }
 
+// Chunk lengths of the arena: as many values as fit in 32 KiB, the largest
+// size class of Go's allocator. A larger chunk is rounded up to whole 8 KiB
+// pages (256 Directives of 136 bytes would take 40 KiB for 34 KiB).
+const (
+	dirChunk = 32 << 10 / int(unsafe.Sizeof(Directive{}))
+	argChunk = 32 << 10 / int(unsafe.Sizeof(Arg{}))
+)
+
 // dirList returns a copy of list whose capacity is its length (nil when
 // empty), so appending to it never overwrites a neighbour.
 func (a *arena) dirList(list []*Directive) []*Directive {
@@ -61,7 +69,7 @@ func (a *arena) dirList(list []*Directive) []*Directive {
 
 func (a *arena) directive() *Directive {
 	if len(a.dirs) == cap(a.dirs) {
-		a.dirs = make([]Directive, 0, 256)
+		a.dirs = make([]Directive, 0, dirChunk)
 	}
 	a.dirs = append(a.dirs, Directive{})
 	return &a.dirs[len(a.dirs)-1]
@@ -71,7 +79,7 @@ func (a *arena) directive() *Directive {
 // never overwrites a neighbour.
 func (a *arena) argList(n int) []Arg {
 	if len(a.args) < n {
-		a.args = make([]Arg, max(512, n))
+		a.args = make([]Arg, max(argChunk, n))
 	}
 	list := a.args[:n:n]
 	a.args = a.args[n:]
@@ -88,7 +96,9 @@ type fileDiag struct {
 
 // parseFile parses f.Src into f.Directives and f.Comments, allocating from
 // a and adding directives with lexical errors to malformed, and returns the
-// problems found.
+// problems found. A source larger than MaxFileSize (given to Parse, or a
+// section of such an "nginx -T" dump) is not read: its one problem, at
+// 1:1, says so, as Load says it of such a file.
 func parseFile(f *File, a *arena, malformed map[*Directive]bool) []fileDiag {
 	return parseFileBudget(f, a, malformed, nil)
 }
@@ -96,6 +106,11 @@ func parseFile(f *File, a *arena, malformed map[*Directive]bool) []fileDiag {
 // parseFileBudget is parseFile taking the words and comments it reads from
 // *budget (see MaxWords) when budget is not nil.
 func parseFileBudget(f *File, a *arena, malformed map[*Directive]bool, budget *int) []fileDiag {
+	if len(f.Src) > MaxFileSize {
+		// Positions are int32 (see Pos): this bound keeps them exact.
+		start := Pos{Line: 1, Col: 1}
+		return []fileDiag{{Diagnostic: Diagnostic{Severity: SeverityError, File: f.Name, Pos: start, End: start, Message: errTooLarge.Error()}}}
+	}
 	// Src is never modified (see File), so the words can share its bytes.
 	text := unsafe.String(unsafe.SliceData(f.Src), len(f.Src))
 	p := &fileParser{file: f, arena: a, malformed: malformed}
@@ -109,7 +124,7 @@ func parseFileBudget(f *File, a *arena, malformed map[*Directive]bool, budget *i
 }
 
 func (p *fileParser) error(pos Pos, msg string) {
-	p.errorOrdered(pos, msg, pos.Offset)
+	p.errorOrdered(pos, msg, int(pos.Offset))
 }
 
 func (p *fileParser) errorOrdered(pos Pos, msg string, order int) {
@@ -131,7 +146,7 @@ func (p *fileParser) unclosed(d *Directive, eof Pos) {
 		p.eofSeen = true
 		p.error(eof, `unexpected end of file, expecting "}"`)
 	}
-	p.errorOrdered(d.Block.Open, `"{" of "`+d.Name+`" is not closed by a "}"`, eof.Offset)
+	p.errorOrdered(d.Block.Open, `"{" of "`+d.Name+`" is not closed by a "}"`, int(eof.Offset))
 	d.End = eof
 }
 
@@ -184,7 +199,7 @@ func (p *fileParser) readBlock(open *Directive) {
 			open.Block.Close = closePos
 			open.End = after(closePos)
 			// "} # end of http" comments the block, unless "{" had one.
-			p.lx.trail, p.lx.trailOff = open, open.End.Offset
+			p.lx.trail, p.lx.trailOff = open, int(open.End.Offset)
 			return
 		case termSemicolon:
 			d := p.directive(args, p.lx.termPos)

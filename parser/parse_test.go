@@ -209,7 +209,7 @@ http { # trailing http
 		t.Errorf("sendfile.Trailing = %v", sendfile.Trailing)
 	}
 	last := cfg.Main.Comments[8]
-	if last.Text != "# end of file" || last.Pos != (Pos{Offset: len(src) - 13, Line: 11, Col: 1}) {
+	if last.Text != "# end of file" || last.Pos != (Pos{Offset: int32(len(src) - 13), Line: 11, Col: 1}) {
 		t.Errorf("last comment = %+v", last)
 	}
 }

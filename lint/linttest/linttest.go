@@ -287,7 +287,7 @@ func (c *tcase) run(analyzers ...*lint.Analyzer) (*lint.Result, error) {
 // want is one expected finding.
 type want struct {
 	file string
-	line int
+	line int32
 	rule string
 	re   *regexp.Regexp
 	raw  string
@@ -449,7 +449,7 @@ func checkShape(t reporter, res *lint.Result, f *lint.Finding) {
 		t.Errorf("%s: finding names a file that was not read", where)
 		return
 	}
-	if !f.Pos.IsValid() || f.End.Offset < f.Pos.Offset || f.End.Offset > len(src.Src) {
+	if !f.Pos.IsValid() || f.End.Offset < f.Pos.Offset || int(f.End.Offset) > len(src.Src) {
 		t.Errorf("%s: bad range %+v-%+v", where, f.Pos, f.End)
 	}
 	for _, r := range f.Related {

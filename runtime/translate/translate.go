@@ -279,8 +279,8 @@ func (t *translator) entry(n *parser.Node, m mark) Entry {
 		Directive: n.Name,
 		Args:      argsText(n.Directive),
 		File:      n.File().Name,
-		Line:      n.Pos.Line,
-		Col:       n.Pos.Col,
+		Line:      int(n.Pos.Line),
+		Col:       int(n.Pos.Col),
 		Verdict:   m.v,
 		Note:      m.note,
 		Node:      n,
@@ -330,7 +330,7 @@ func (t *translator) includeEntries() []includeEntry {
 			seen[k] = true
 			seenDir[inc] = true
 			e := Entry{Instance: t.name, Directive: inc.Name, Args: argsText(inc), File: inc.File.Name,
-				Line: inc.Pos.Line, Col: inc.Pos.Col, Verdict: Ignored,
+				Line: int(inc.Pos.Line), Col: int(inc.Pos.Col), Verdict: Ignored,
 				Note: "its files are translated where they are included"}
 			for _, l := range chainLinks(n.Chain[:i]) {
 				e.Chain = append(e.Chain, l)
@@ -355,7 +355,7 @@ func (t *translator) includeEntries() []includeEntry {
 				note = "its files hold no directive"
 			}
 			out = append(out, includeEntry{e: Entry{Instance: t.name, Directive: d.Name, Args: argsText(d), File: f.Name,
-				Line: d.Pos.Line, Col: d.Pos.Col, Verdict: Ignored, Note: note}})
+				Line: int(d.Pos.Line), Col: int(d.Pos.Col), Verdict: Ignored, Note: note}})
 		})
 	}
 	return out
@@ -381,7 +381,7 @@ func chainKey(chain []*parser.Directive) string {
 func chainLinks(chain []*parser.Directive) []Link {
 	out := make([]Link, 0, len(chain))
 	for _, d := range chain {
-		out = append(out, Link{File: d.File.Name, Line: d.Pos.Line, Col: d.Pos.Col})
+		out = append(out, Link{File: d.File.Name, Line: int(d.Pos.Line), Col: int(d.Pos.Col)})
 	}
 	return out
 }
