@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,12 +92,24 @@ func FindConfig(dir string) string {
 // LoadConfig reads and decodes a config file. Errors are hcl.Diagnostics
 // with source ranges; use FormatDiagnostics to print them.
 func LoadConfig(path string, analyzers []*Analyzer) (*Config, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// One byte past the limit is enough for ParseConfig to refuse it.
+	src, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
 	if err != nil {
 		return nil, err
 	}
 	return ParseConfig(src, path, analyzers)
 }
+
+// MaxConfigSize is the largest config file ParseConfig accepts. A real
+// .ngxkeep.hcl is a few KB; HCL's parser needs about a second per MB of
+// pathological input (measured: 64 s for 64 MiB of newlines), so a larger
+// file is refused rather than parsed.
+const MaxConfigSize = 1 << 20
 
 // ConfigError is a config file problem list, with the sources needed to
 // show them.
@@ -144,7 +157,7 @@ func (e *ConfigError) Errors() []Error {
 }
 
 // hclPos converts a position in a config file. It cannot wrap: ParseConfig
-// refuses a source larger than parser.MaxFileSize.
+// refuses a source larger than MaxConfigSize.
 func hclPos(p hcl.Pos) parser.Pos {
 	return parser.Pos{Offset: int32(p.Byte), Line: int32(p.Line), Col: int32(p.Column)}
 }
@@ -181,11 +194,10 @@ type tierBody struct {
 // rule blocks, disable lists and options are checked against them (rule IDs
 // or names; unknown ones get a did-you-mean).
 func ParseConfig(src []byte, filename string, analyzers []*Analyzer) (*Config, error) {
-	if len(src) > parser.MaxFileSize {
-		// The limit of nginx configuration files, which keeps positions exact (see parser.Pos).
+	if len(src) > MaxConfigSize {
 		start := hcl.Pos{Line: 1, Column: 1}
 		return nil, &ConfigError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Config file too large",
-			Detail:  fmt.Sprintf("file is larger than %d MiB, ngxkeep's limit", parser.MaxFileSize>>20),
+			Detail:  fmt.Sprintf("file is larger than %d MiB, ngxkeep's limit", MaxConfigSize>>20),
 			Subject: &hcl.Range{Filename: filename, Start: start, End: start}}}}
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Line: 1, Column: 1, Byte: 0})

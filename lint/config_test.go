@@ -2,6 +2,8 @@ package lint
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,13 +116,23 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 }
 
-// TestParseConfigTooLarge: a config file over parser.MaxFileSize is refused
-// at 1:1 (its positions would not fit a parser.Pos).
+// TestParseConfigTooLarge: a config file over MaxConfigSize is refused at
+// 1:1, also when LoadConfig reads it from disk (only up to the limit).
 func TestParseConfigTooLarge(t *testing.T) {
-	src := []byte(strings.Repeat("\n", parser.MaxFileSize+1))
+	src := []byte(strings.Repeat("\n", MaxConfigSize+1))
+	path := filepath.Join(t.TempDir(), "c.hcl")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path, nil); err == nil || !strings.Contains(err.Error(), "Config file too large") {
+		t.Errorf("LoadConfig: err = %v, want Config file too large", err)
+	}
+	if _, err := ParseConfig(src[:MaxConfigSize], "c.hcl", nil); err != nil {
+		t.Errorf("a config of exactly MaxConfigSize bytes: %v", err)
+	}
 	_, err := ParseConfig(src, "c.hcl", nil)
 	var ce *ConfigError
-	const want = "c.hcl:1:1: Config file too large: file is larger than 64 MiB, ngxkeep's limit"
+	const want = "c.hcl:1:1: Config file too large: file is larger than 1 MiB, ngxkeep's limit"
 	if !errors.As(err, &ce) || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
 	}
