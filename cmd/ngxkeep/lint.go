@@ -322,7 +322,7 @@ func writeHeapProfile(path string) error {
 // lintGCPolicy sets the collector for a lint run. A run allocates mostly
 // what it keeps to the end (the tree, its effective-settings memo, the
 // topology: 21 MB allocated, 17.6 MB of it live at exit, on the
-// 2,000-server tree of gen_large.py; 10,000 servers: 104 MiB max RSS)
+// 2,000-server tree of gen_large.py; 10,000 servers: 95 MiB max RSS)
 // and exits, so a collection frees little and costs much: on the 2k tree
 // a soft limit of 16-32 MiB saved 2-3 MiB of RSS and doubled the run
 // time, and one forced collection before the rules run saved 0.65 MiB
