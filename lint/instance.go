@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ngxkeep/ngxkeep/parser"
 )
@@ -42,6 +43,9 @@ type Instance struct {
 	proxies   []*Proxy
 	servers   []*Server
 	files     map[*parser.File]string // display names
+
+	serverIdxOnce sync.Once // rules run in parallel
+	serverIdx     map[*parser.Node]*Server
 }
 
 // NewInstance indexes a parsed config for linting. path is the main file as
@@ -150,6 +154,20 @@ func (in *Instance) Proxies() []*Proxy { return in.proxies }
 
 // Servers returns the http server{} blocks in tree order.
 func (in *Instance) Servers() []*Server { return in.servers }
+
+// ServerOf returns the Server of the server block node n, or nil when n is
+// not one of this instance's server blocks. The index behind it is built
+// on first use: a rule that looks up one server per finding stays linear
+// in the size of the config.
+func (in *Instance) ServerOf(n *parser.Node) *Server {
+	in.serverIdxOnce.Do(func() {
+		in.serverIdx = make(map[*parser.Node]*Server, len(in.servers))
+		for _, s := range in.servers {
+			in.serverIdx[s.Node] = s
+		}
+	})
+	return in.serverIdx[n]
+}
 
 // DisplayName returns the name findings use for f: the main file's path as
 // given, and included files joined to its directory (see Finding.File).

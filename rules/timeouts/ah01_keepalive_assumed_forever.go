@@ -158,11 +158,8 @@ func reportAH01Client(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	}
 	if n.Ctx&parser.CtxLocation != 0 {
 		servers = nil
-		srv := lint.Enclosing(n, "server")
-		for _, s := range in.Servers() {
-			if s.Node == srv {
-				servers = append(servers, s)
-			}
+		if s := in.ServerOf(lint.Enclosing(n, "server")); s != nil {
+			servers = append(servers, s)
 		}
 	}
 	timeout := effective(pass, level, "keepalive_timeout")

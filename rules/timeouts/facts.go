@@ -382,11 +382,8 @@ func poolsInto(pass *lint.Pass, in *lint.Instance, srv *parser.Node) []frontPool
 // server that inherits an http-level directive.
 func serversUsing(pass *lint.Pass, in *lint.Instance, n *parser.Node) []*lint.Server {
 	if n.Ctx&parser.CtxHTTP == 0 {
-		srv := lint.Enclosing(n, "server")
-		for _, s := range in.Servers() {
-			if s.Node == srv {
-				return []*lint.Server{s}
-			}
+		if s := in.ServerOf(lint.Enclosing(n, "server")); s != nil {
+			return []*lint.Server{s}
 		}
 		return nil
 	}

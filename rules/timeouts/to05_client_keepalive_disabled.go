@@ -100,11 +100,8 @@ func reportTO05(pass *lint.Pass, in *lint.Instance, n *parser.Node) {
 	case n.Ctx&parser.CtxLocation != 0:
 		loc := n.Parent
 		scope = "requests served by location " + lint.ArgsText(loc)
-		srv := lint.Enclosing(n, "server")
-		for _, s := range in.Servers() {
-			if s.Node == srv {
-				servers = append(servers, s)
-			}
+		if s := in.ServerOf(lint.Enclosing(n, "server")); s != nil {
+			servers = append(servers, s)
 		}
 	case n.Ctx&parser.CtxServer != 0:
 		scope = "this server"
