@@ -109,6 +109,15 @@ func (c *conn) initPark() {
 	}
 }
 
+// sockFD is the socket's descriptor while the connection has its
+// net.Conn, or -1.
+func (c *conn) sockFD() int {
+	if c.nc == nil {
+		return -1
+	}
+	return int(c.fd)
+}
+
 // parkable reports whether the connection can be parked.
 func (c *conn) parkable() bool { return c.w.idler != nil && c.fd >= 0 }
 

@@ -20,6 +20,9 @@ func (p *idler) wake(c *conn) {}
 
 func (c *conn) initPark() {}
 
+// sockFD reports -1: writes always go through the poller here.
+func (c *conn) sockFD() int { return -1 }
+
 // parkable reports false: idle connections keep their goroutine here.
 func (c *conn) parkable() bool { return false }
 

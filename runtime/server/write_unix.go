@@ -83,12 +83,31 @@ func (rw *rawWriter) readStep(fd uintptr) bool {
 // write writes all of p unless the socket fails, send_timeout passes
 // without progress, or the worker asks the connection to close.
 func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
+	done := 0
+	if fd := rw.c.sockFD(); fd >= 0 && rw.c.closeReq.Load() == 0 {
+		// First try one write(2) without the poller: a response that
+		// fits in the socket buffer is sent without taking the fd's
+		// lock, and needs no send_timeout (ngx_http_write_filter sets
+		// no timer when all was sent). Only the connection's goroutine
+		// closes the socket, so fd stays valid during the call.
+		n, err := sysWrite(fd, p)
+		switch err {
+		case 0:
+			if n == len(p) {
+				return n, nil
+			}
+			done, p = n, p[n:]
+		case syscall.EAGAIN:
+		default:
+			return n, err
+		}
+	}
 	rw.p, rw.n, rw.timeout, rw.err, rw.waited = p, 0, timeout, nil, false
 	var err error
 	if rw.progress() {
 		err = rw.rc.Write(rw.step)
 	}
-	n := rw.n
+	n := done + rw.n
 	if rw.err != nil {
 		err = rw.err
 	}
