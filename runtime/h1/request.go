@@ -58,7 +58,10 @@ type Head struct {
 func (h *Head) Reset() {
 	hdrs := h.Headers[:0]
 	hb := h.HostBuf[:0]
-	*h = Head{Headers: hdrs, HostBuf: hb, ContentLength: -1}
+	// Cleared in place, then set: a composite literal would be built in
+	// a temporary and copied.
+	*h = Head{}
+	h.Headers, h.HostBuf, h.ContentLength = hdrs, hb, -1
 }
 
 // HeaderError is the status nginx answers a bad header with, and why.

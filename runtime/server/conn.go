@@ -525,8 +525,15 @@ func (c *conn) readHeadNow() (*Request, Reason) {
 	c.ls.requests.Add(1)
 	r := &c.req
 	c.head.Reset()
-	*r = Request{c: c, Head: &c.head, srv: c.ac.defaultServer, uriChanges: 11, Version: 1000, w: r.w}
-	r.w.reset(r)
+	// Clear the request in place, keeping the response writer's buffers:
+	// assigning a composite literal that reads r.w would build the whole
+	// struct in a temporary and copy it over, three copies per request.
+	w := &r.w
+	sl, ct, names, values, arena := w.statusLine, w.contentType, w.names, w.values, w.arena
+	*r = Request{}
+	w.statusLine, w.contentType, w.names, w.values, w.arena = sl, ct, names, values, arena
+	r.c, r.Head, r.srv, r.uriChanges, r.Version = c, &c.head, c.ac.defaultServer, 11, 1000
+	w.reset(r)
 	r.loc = r.srv.unmatched
 
 	// Request line.
