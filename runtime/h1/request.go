@@ -259,6 +259,28 @@ func (h *Head) classifyUserAgent(ua []byte) {
 	}
 }
 
+// Host byte classes for validateHost: most bytes need no further look.
+const (
+	hostPlain   = iota // allowed, nothing to note
+	hostUpper          // 'A'-'Z': the host is lower-cased
+	hostBad            // '/', controls, space, DEL: invalid
+	hostSpecial        // '.', ':', '[', ']': looked at by validateHost
+)
+
+var hostClass = func() (t [256]uint8) {
+	for ch := 0; ch < 256; ch++ {
+		switch {
+		case ch == '.' || ch == ':' || ch == '[' || ch == ']':
+			t[ch] = hostSpecial
+		case ch == '/' || ch <= 0x20 || ch == 0x7f:
+			t[ch] = hostBad
+		case ch >= 'A' && ch <= 'Z':
+			t[ch] = hostUpper
+		}
+	}
+	return t
+}()
+
 // validateHost mirrors ngx_http_validate_host: it rejects empty hosts,
 // "..", '/', controls and spaces, strips the port and a trailing dot and
 // lower-cases the result.
@@ -274,6 +296,15 @@ func (h *Head) validateHost(host []byte) ([]byte, bool) {
 	lower := false
 	for i := 0; i < len(host); i++ {
 		ch := host[i]
+		switch hostClass[ch] {
+		case hostPlain:
+			continue
+		case hostUpper:
+			lower = true
+			continue
+		case hostBad:
+			return nil, false
+		}
 		switch ch {
 		case '.':
 			if dotPos == i-1 {
@@ -293,13 +324,6 @@ func (h *Head) validateHost(host []byte) ([]byte, bool) {
 			if state == literal {
 				hostLen = i + 1
 				state = rest
-			}
-		default:
-			if ch == '/' || ch <= 0x20 || ch == 0x7f {
-				return nil, false
-			}
-			if ch >= 'A' && ch <= 'Z' {
-				lower = true
 			}
 		}
 	}
