@@ -42,6 +42,10 @@ type addrConf struct {
 	wildHead      map[string]*serverConf // "*.example.com" stored as "example.com"
 	wildTail      map[string]*serverConf // "www.example.*" stored as "www.example"
 	regex         []serverRegex
+	// onlyDefault: every server name on the address belongs to the
+	// default server, so no Host can select another one (nginx then has
+	// no virtual_names and ngx_http_find_virtual_server declines at once).
+	onlyDefault bool
 }
 
 type serverRegex struct {
@@ -188,6 +192,9 @@ func compile(inst *config.Instance, opts *Options) (*instanceConf, error) {
 			}
 		}
 	}
+	for _, ac := range ic.addrs {
+		ac.onlyDefault = ac.allDefault()
+	}
 	// A wildcard address on a port takes over the sockets of the specific
 	// addresses on the same port (nginx binds only "*:port" unless "bind").
 	for key := range ic.sockets {
@@ -200,6 +207,24 @@ func compile(inst *config.Instance, opts *Options) (*instanceConf, error) {
 		}
 	}
 	return ic, nil
+}
+
+// allDefault reports whether every server name on the address maps to
+// the default server.
+func (ac *addrConf) allDefault() bool {
+	for _, m := range []map[string]*serverConf{ac.exact, ac.wildHead, ac.wildTail} {
+		for _, sc := range m {
+			if sc != ac.defaultServer {
+				return false
+			}
+		}
+	}
+	for _, r := range ac.regex {
+		if r.srv != ac.defaultServer {
+			return false
+		}
+	}
+	return true
 }
 
 func (ac *addrConf) addServer(sc *serverConf) {

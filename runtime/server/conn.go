@@ -657,6 +657,11 @@ func (c *conn) headError(r *Request, status int, why string) (*Request, Reason) 
 // selectServer picks the virtual server for the request's host
 // (ngx_http_set_virtual_server); without a match the default server stays.
 func (c *conn) selectServer(r *Request) {
+	if c.ac.onlyDefault {
+		// The lookup could only return the default server, which r
+		// already has (selectServer runs only while the head is read).
+		return
+	}
 	host := c.head.Server
 	if host == nil {
 		host = []byte{}
