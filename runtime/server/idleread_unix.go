@@ -6,6 +6,8 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/sockio"
 )
 
 // idleRead reads the first bytes of the next request into a header buffer
@@ -33,7 +35,7 @@ func (c *conn) idleRead(deadline time.Time) (int, error) {
 				c.attach()
 			}
 			var e syscall.Errno
-			n, e = sysRead(int(fd), c.buf)
+			n, e = sockio.Read(int(fd), c.buf)
 			if e != 0 {
 				rerr = e
 			}

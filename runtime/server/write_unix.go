@@ -6,6 +6,8 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"github.com/ngxkeep/ngxkeep/runtime/sockio"
 )
 
 // rawWriter writes to a client socket through the runtime poller with
@@ -51,7 +53,7 @@ func (rw *rawWriter) init(c *conn, rc syscall.RawConn) {
 
 // read reads into p like net.Conn.Read (io.EOF when the client closed,
 // a timeout error when the read deadline passes), with the read(2) itself
-// done by sysRead.
+// done by sockio.Read.
 func (rw *rawWriter) read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -72,7 +74,7 @@ func (rw *rawWriter) read(p []byte) (int, error) {
 }
 
 func (rw *rawWriter) readStep(fd uintptr) bool {
-	n, err := sysRead(int(fd), rw.rp)
+	n, err := sockio.Read(int(fd), rw.rp)
 	if err == syscall.EAGAIN {
 		return false // wait for readability, until the deadline
 	}
@@ -90,7 +92,7 @@ func (rw *rawWriter) write(p []byte, timeout time.Duration) (int, error) {
 		// lock, and needs no send_timeout (ngx_http_write_filter sets
 		// no timer when all was sent). Only the connection's goroutine
 		// closes the socket, so fd stays valid during the call.
-		n, err := sysWrite(fd, p)
+		n, err := sockio.Write(fd, p)
 		switch err {
 		case 0:
 			if n == len(p) {
@@ -121,7 +123,7 @@ func (rw *rawWriter) writeStep(fd uintptr) bool {
 	}
 	rw.waited = true
 	for len(rw.p) > 0 {
-		n, err := sysWrite(int(fd), rw.p)
+		n, err := sockio.Write(int(fd), rw.p)
 		if n > 0 {
 			rw.p = rw.p[n:]
 			rw.n += n

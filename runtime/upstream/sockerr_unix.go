@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ngxkeep/ngxkeep/runtime/sockio"
 )
 
 // sockProbe checks an upstream socket without blocking or reading. It is
@@ -124,7 +126,7 @@ func (p *sockProbe) step(fd uintptr) bool {
 		return true // readable
 	}
 	for p.wOff < len(p.wb) {
-		n, err := rawWrite(int(fd), p.wb[p.wOff:])
+		n, err := sockio.Write(int(fd), p.wb[p.wOff:])
 		if n > 0 {
 			p.wOff += n
 		}
@@ -163,7 +165,7 @@ func (p *sockProbe) reader(nc net.Conn) io.Reader {
 
 // sockReader reads an upstream socket like net.Conn.Read (same errors:
 // io.EOF, *net.OpError with a timeout or the read's errno), with the
-// read(2) itself done by rawRead.
+// read(2) itself done by sockio.Read.
 type sockReader struct {
 	nc net.Conn
 	rc syscall.RawConn
@@ -200,7 +202,7 @@ func (r *sockReader) Read(p []byte) (int, error) {
 }
 
 func (r *sockReader) step(fd uintptr) bool {
-	n, e := rawRead(int(fd), r.p)
+	n, e := sockio.Read(int(fd), r.p)
 	if e == syscall.EAGAIN {
 		return false // wait for readability, until the deadline
 	}
