@@ -9,9 +9,9 @@ import (
 	"github.com/ngxkeep/ngxkeep/parser"
 )
 
-// checkstyleWithEncodingXML is WriteCheckstyle as it was written with
-// encoding/xml: the reference the hand-written XML must match byte for
-// byte.
+// checkstyleWithEncodingXML encodes the elements WriteCheckstyle writes
+// (checkstyleFiles) with encoding/xml, as WriteCheckstyle did before: the
+// reference the hand-written XML must match byte for byte.
 func checkstyleWithEncodingXML(w io.Writer, r *Result) error {
 	type cerr struct {
 		XMLName  xml.Name `xml:"error"`
@@ -32,33 +32,13 @@ func checkstyleWithEncodingXML(w io.Writer, r *Result) error {
 		Files   []*cfile
 	}
 	out := cs{Version: "4.3"}
-	idx := map[string]*cfile{}
-	file := func(name string) *cfile {
-		if f := idx[name]; f != nil {
-			return f
+	for _, f := range checkstyleFiles(r) {
+		cf := &cfile{Name: f.name}
+		for _, e := range f.errors {
+			cf.Errors = append(cf.Errors, cerr{Line: e.line, Column: e.column, Severity: e.severity,
+				Message: e.message, Source: e.source})
 		}
-		f := &cfile{Name: name}
-		idx[name] = f
-		out.Files = append(out.Files, f)
-		return f
-	}
-	for _, e := range r.Errors {
-		sev := "error"
-		if e.Severity == SeverityWarning {
-			sev = "warning"
-		}
-		f := file(e.File)
-		f.Errors = append(f.Errors, cerr{Line: int(e.Pos.Line), Column: int(e.Pos.Col), Severity: sev,
-			Message: e.Message, Source: "ngxkeep." + ConfigErrorRule.ID})
-	}
-	for _, fd := range r.Findings {
-		f := file(fd.File)
-		msg := fd.Rule + " " + fd.Name + ": " + fd.Message
-		if len(fd.Chain) > 0 {
-			msg += " (included from " + chainText(fd.Chain) + ")"
-		}
-		f.Errors = append(f.Errors, cerr{Line: int(fd.Pos.Line), Column: int(fd.Pos.Col), Severity: fd.Severity.String(),
-			Message: msg, Source: "ngxkeep." + fd.Rule})
+		out.Files = append(out.Files, cf)
 	}
 	io.WriteString(w, xml.Header)
 	enc := xml.NewEncoder(w)

@@ -83,29 +83,29 @@ func chainText(c []parser.Link) string {
 	return strings.Join(parts, " → ")
 }
 
-// WriteCheckstyle writes the checkstyle XML format (version 4.3): one
-// <file> per file in finding order, one <error> per finding or config
-// error, source "ngxkeep.<ID>". The XML is written by hand, byte for byte
-// what encoding/xml's Encoder (indent "  ") made of the same elements,
-// so that encoding/xml, which nothing else needs, stays out of the
-// binary (its code is resident memory of every lint run).
-func WriteCheckstyle(w io.Writer, r *Result) error {
-	type cerr struct {
-		line, column     int
-		severity, source string
-		message          string
-	}
-	type cfile struct {
-		name   string
-		errors []cerr
-	}
-	var files []*cfile
-	idx := map[string]*cfile{}
-	file := func(name string) *cfile {
+// checkstyleError and checkstyleFile are the elements WriteCheckstyle
+// writes, grouped by checkstyleFiles.
+type checkstyleError struct {
+	line, column     int
+	severity, source string
+	message          string
+}
+
+type checkstyleFile struct {
+	name   string
+	errors []checkstyleError
+}
+
+// checkstyleFiles groups config errors and findings by file, files in order
+// of first appearance.
+func checkstyleFiles(r *Result) []*checkstyleFile {
+	var files []*checkstyleFile
+	idx := map[string]*checkstyleFile{}
+	file := func(name string) *checkstyleFile {
 		if f := idx[name]; f != nil {
 			return f
 		}
-		f := &cfile{name: name}
+		f := &checkstyleFile{name: name}
 		idx[name] = f
 		files = append(files, f)
 		return f
@@ -116,7 +116,7 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 			sev = "warning"
 		}
 		f := file(e.File)
-		f.errors = append(f.errors, cerr{line: int(e.Pos.Line), column: int(e.Pos.Col), severity: sev,
+		f.errors = append(f.errors, checkstyleError{line: int(e.Pos.Line), column: int(e.Pos.Col), severity: sev,
 			message: e.Message, source: "ngxkeep." + ConfigErrorRule.ID})
 	}
 	for _, fd := range r.Findings {
@@ -125,9 +125,20 @@ func WriteCheckstyle(w io.Writer, r *Result) error {
 		if len(fd.Chain) > 0 {
 			msg += " (included from " + chainText(fd.Chain) + ")"
 		}
-		f.errors = append(f.errors, cerr{line: int(fd.Pos.Line), column: int(fd.Pos.Col), severity: fd.Severity.String(),
+		f.errors = append(f.errors, checkstyleError{line: int(fd.Pos.Line), column: int(fd.Pos.Col), severity: fd.Severity.String(),
 			message: msg, source: "ngxkeep." + fd.Rule})
 	}
+	return files
+}
+
+// WriteCheckstyle writes the checkstyle XML format (version 4.3): one
+// <file> per file in finding order, one <error> per finding or config
+// error, source "ngxkeep.<ID>". The XML is written by hand, byte for byte
+// what encoding/xml's Encoder (indent "  ") made of the same elements,
+// so that encoding/xml, which nothing else needs, stays out of the
+// binary (its code is resident memory of every lint run).
+func WriteCheckstyle(w io.Writer, r *Result) error {
+	files := checkstyleFiles(r)
 	b := bufio.NewWriter(w)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString(`<checkstyle version="4.3">`)
