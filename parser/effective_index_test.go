@@ -71,22 +71,9 @@ func TestEffectiveIndexMatchesWalk(t *testing.T) {
 	versions := []Version{{1, 22, 0}, DefaultVersion}
 	checked := 0
 	for _, c := range corpusConfigs(t) {
-		names := map[string]bool{}
-		for _, n := range extra {
-			names[n] = true
-		}
-		var blocks []*Node
-		c.Tree().Walk(func(n *Node) bool {
-			if n.Directive != nil {
-				names[n.Name] = true
-			}
-			// Simple directives ask their block: blocks (and the root)
-			// cover every level; one simple directive checks the step.
-			if n.Directive == nil || n.Block != nil || len(blocks) == 0 {
-				blocks = append(blocks, n)
-			}
-			return true
-		})
+		// Simple directives ask their block: blocks (and the root)
+		// cover every level; one simple directive checks the step.
+		names, blocks := effectiveProbes(c, extra, 1)
 		for i := len(blocks) - 1; i >= 0; i-- {
 			n := blocks[i]
 			for name := range names {
@@ -172,20 +159,7 @@ func TestEffectiveNodesMatchesEffective(t *testing.T) {
 		"set_real_ip_from", "no_such_directive"}
 	checked := 0
 	for _, c := range corpusConfigs(t) {
-		names := map[string]bool{}
-		for _, n := range extra {
-			names[n] = true
-		}
-		var blocks []*Node
-		c.Tree().Walk(func(n *Node) bool {
-			if n.Directive != nil {
-				names[n.Name] = true
-			}
-			if n.Directive == nil || n.Block != nil || len(blocks) < 3 {
-				blocks = append(blocks, n)
-			}
-			return true
-		})
+		names, blocks := effectiveProbes(c, extra, 3)
 		for round := range 2 {
 			for i := len(blocks) - 1; i >= 0; i-- {
 				n := blocks[i]
@@ -252,4 +226,27 @@ func TestEffectiveNodesAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("EffectiveNodes allocates %.1f times per call pair, want 0", allocs)
 	}
+}
+
+// effectiveProbes returns what the effective-settings tests ask of config
+// c: the names in extra plus every directive name of the tree, and the
+// nodes to ask at, in walk order: the root, every block, and whatever the
+// walk meets while fewer than simple nodes are collected (so that simple
+// directives are asked too).
+func effectiveProbes(c *Config, extra []string, simple int) (map[string]bool, []*Node) {
+	names := map[string]bool{}
+	for _, n := range extra {
+		names[n] = true
+	}
+	var blocks []*Node
+	c.Tree().Walk(func(n *Node) bool {
+		if n.Directive != nil {
+			names[n.Name] = true
+		}
+		if n.Directive == nil || n.Block != nil || len(blocks) < simple {
+			blocks = append(blocks, n)
+		}
+		return true
+	})
+	return names, blocks
 }
